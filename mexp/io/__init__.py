@@ -1,0 +1,1 @@
+"""Readers: frames and annotation sheets on disk -> arrays and Sample records."""

@@ -1,0 +1,322 @@
+"""Annotation sheets + clip folders of CASME II and CASME -> Sample records, quirks included.
+
+Known fixes, each recorded in `Sample.fixes` (never silent):
+  * ApexFrame '/' (or blank): apex left None here; the builder estimates it from peak motion
+    against the onset frame and marks `apex_estimated`.
+  * OffsetFrame past the last frame on disk: offset clamped to the last frame on disk.
+  * Frames missing inside onset..offset: temporal resampling interpolates across the gap by
+    frame number, so the clip's timing is kept.
+Everything else that is wrong (missing folder, onset > offset, onset or apex not on disk, unknown
+emotion, unreadable subject) raises SheetError naming sheet, row and clip, or with
+`skip_invalid=True` is skipped and listed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+from pathlib import Path
+
+from mexp import labels
+from mexp.io import frames as frames_io
+
+
+class SheetError(ValueError):
+  """A sheet row or clip folder that cannot be used; the message names sheet, row and clip."""
+
+
+class MissingFramesError(SheetError):
+  """A frame the sheet needs is not on disk."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Sample:
+  """One annotated clip: where its frames are and what the sheet says about it."""
+  database: str
+  subject: str  # unique across databases: 'casme2/sub01'
+  clip: str  # the sheet's Filename, e.g. 'EP02_01f'
+  emotion: str  # canonical name from the database's vocabulary
+  onset: int
+  apex: int | None  # None when the sheet gives none ('/'); estimated at build time
+  offset: int
+  action_units: str
+  frames: tuple[tuple[int, Path], ...]  # (frame number, path) for onset..offset, numeric order
+  fixes: tuple[str, ...]
+  source: str  # 'CASME2-coding-20140508.xlsx row 61'
+
+
+@dataclasses.dataclass(frozen=True)
+class SheetReport:
+  """What a reader returns: the usable samples and every row it skipped, with why."""
+  samples: list[Sample]
+  skipped: list[str]
+  sheet: Path
+  tree: Path
+
+
+# ----------------------------------------------------------------------------- tables
+
+
+def _key(header) -> str:
+  return re.sub(r"[^a-z]", "", str(header or "").lower())
+
+
+def read_table(path: Path) -> tuple[list[str], list[tuple[int, list]]]:
+  """Reads the first worksheet of an .xlsx/.xls file.
+
+  Args:
+    path: the sheet file.
+
+  Returns:
+    (normalised header keys, [(spreadsheet row number, cell values)]). The header row is the first
+    row with both a 'Subject' and a 'Filename' cell; blank-header columns get key ''.
+  """
+  if path.suffix.lower() == ".xls":
+    import xlrd
+    sheet = xlrd.open_workbook(str(path)).sheet_by_index(0)
+    rows = [sheet.row_values(i) for i in range(sheet.nrows)]
+  else:
+    import openpyxl
+    book = openpyxl.load_workbook(str(path), read_only=True, data_only=True)
+    try:
+      rows = [list(r) for r in book.worksheets[0].iter_rows(values_only=True)]
+    finally:
+      book.close()
+  for i, row in enumerate(rows):
+    keys = [_key(c) for c in row]
+    if "subject" in keys and "filename" in keys:
+      body = [(i + 2 + j, r) for j, r in enumerate(rows[i + 1:])
+              if any(str(c).strip() for c in r if c is not None)]
+      return keys, body
+  raise SheetError(f"{path.name}: no header row with 'Subject' and 'Filename' columns")
+
+
+def _column(keys: list[str], path: Path, *names: str, required: bool = True) -> int | None:
+  for name in names:
+    if name in keys:
+      return keys.index(name)
+  if not required:
+    return None
+  raise SheetError(f"{path.name}: no column {names[0]!r} in the header")
+
+
+def _int_cell(value) -> int | None:
+  """46, 46.0, '46' -> 46; '/', '', None -> None."""
+  if value is None:
+    return None
+  if isinstance(value, (int, float)):
+    return int(value) if float(value).is_integer() else None
+  text = str(value).strip()
+  return int(text) if re.fullmatch(r"\d+(\.0*)?", text) else None
+
+
+def _text_cell(value) -> str:
+  if isinstance(value, float) and value.is_integer():
+    return str(int(value))
+  return "" if value is None else str(value).strip()
+
+
+def subject_folder(value) -> str:
+  """1, 1.0, '1', '01', 'sub01' -> 'sub01'."""
+  number = _int_cell(value)
+  if number is None:
+    match = re.fullmatch(r"sub(\d+)", str(value).strip().lower())
+    if match is None:
+      raise ValueError(f"unreadable Subject {value!r}")
+    number = int(match.group(1))
+  return f"sub{number:02d}"
+
+
+def _find_one(root: Path, patterns: tuple[str, ...], what: str, pick_last: bool = False) -> Path:
+  found = sorted({p for pat in patterns for p in [*root.glob(pat), *root.glob(f"*/{pat}")]})
+  if not found:
+    raise FileNotFoundError(f"{root}: no {what} (looked for {', '.join(patterns)})")
+  if len(found) > 1 and not pick_last:
+    raise FileNotFoundError(f"{root}: several {what}: {', '.join(map(str, found))}")
+  return found[-1]
+
+
+def _find_dir(root: Path, names: tuple[str, ...], what: str) -> Path:
+  """The first of `names` found in root or one level down (so the order is a preference)."""
+  for name in names:
+    for candidate in [root / name, *sorted(root.glob(f"*/{name}"))]:
+      if candidate.is_dir():
+        return candidate
+  raise FileNotFoundError(f"{root}: no {what} (looked for {', '.join(names)})")
+
+
+# ----------------------------------------------------------------------------- rows -> samples
+
+
+def _clip_frames(source: str, clip_dir: Path, onset: int, apex: int | None, offset: int):
+  """Checks onset/apex/offset against the folder; returns (frames, offset, fixes)."""
+  if not clip_dir.is_dir():
+    raise SheetError(f"{source}: clip folder {clip_dir} not found")
+  on_disk = frames_io.list_frames(clip_dir)
+  if not on_disk:
+    raise MissingFramesError(f"{source}: clip folder {clip_dir} holds no frames")
+  if onset > offset:
+    raise SheetError(f"{source}: OnsetFrame {onset} is after OffsetFrame {offset}")
+  if apex is not None and not onset <= apex <= offset:
+    raise SheetError(f"{source}: ApexFrame {apex} is outside OnsetFrame {onset}..OffsetFrame {offset}")
+  numbers = {n for n, _ in on_disk}
+  first, last = on_disk[0][0], on_disk[-1]
+  fixes = []
+  if onset not in numbers:
+    raise MissingFramesError(f"{source}: OnsetFrame {onset} is not on disk in {clip_dir} "
+                             f"(frames {first}..{last[0]})")
+  if offset > last[0]:
+    if apex is not None and apex > last[0]:
+      raise MissingFramesError(f"{source}: ApexFrame {apex} but the last frame on disk is "
+                               f"{last[1].name}")
+    fixes.append(f"OffsetFrame {offset} but the last frame on disk is {last[1].name}: "
+                 f"offset clamped to {last[0]}")
+    offset = last[0]
+  if apex is not None and apex not in numbers:
+    raise MissingFramesError(f"{source}: ApexFrame {apex} is not on disk in {clip_dir}")
+  missing = sorted(set(range(onset, offset + 1)) - numbers)
+  if missing:
+    fixes.append(f"frame(s) {_ranges(missing)} missing on disk: resampled across the gap")
+  clip = tuple((n, p) for n, p in on_disk if onset <= n <= offset)
+  return clip, offset, fixes
+
+
+def _ranges(numbers: list[int]) -> str:
+  spans, start = [], numbers[0]
+  for a, b in zip(numbers, numbers[1:] + [None]):
+    if b != a + 1:
+      spans.append(str(start) if start == a else f"{start}-{a}")
+      start = b
+  return ",".join(spans)
+
+
+def _rows_to_samples(*, database: str, sheet: Path, rows, keys, clip_root, emotion_keys,
+                     vocabulary, skip_invalid: bool, skip_blank_emotion: bool) -> SheetReport:
+  col = {
+      "subject": _column(keys, sheet, "subject"),
+      "filename": _column(keys, sheet, "filename"),
+      "onset": _column(keys, sheet, "onsetframe", "onsetf", "onset"),
+      "apex": _column(keys, sheet, "apexframe", "apexf", "apex"),  # CASME: ApexF1 before ApexF2
+      "offset": _column(keys, sheet, "offsetframe", "offsetf", "offset"),
+      "aus": _column(keys, sheet, "actionunits", "actionunit", "aus", "au", required=False),
+      "emotion": _column(keys, sheet, *emotion_keys),
+  }
+  samples, skipped = [], []
+  for row_number, row in rows:
+    cell = lambda name: row[col[name]] if col[name] is not None and col[name] < len(row) else None  # noqa: E731
+    clip = _text_cell(cell("filename"))
+    where = f"{sheet.name} row {row_number}"
+    try:
+      subject = subject_folder(cell("subject"))
+      source = f"{where} ({subject}/{clip})"
+      if not clip:
+        raise SheetError(f"{source}: empty Filename")
+      emotion_text = _text_cell(cell("emotion"))
+      if not emotion_text and skip_blank_emotion:
+        skipped.append(f"{source}: no emotion in the sheet (row skipped, as documented)")
+        continue
+      try:
+        emotion = labels.canonical_emotion(emotion_text, vocabulary)
+      except labels.UnknownEmotionError as e:
+        raise SheetError(f"{source}: {e}") from None
+      onset, offset = _int_cell(cell("onset")), _int_cell(cell("offset"))
+      if onset is None or offset is None:
+        raise SheetError(f"{source}: OnsetFrame {cell('onset')!r} / OffsetFrame "
+                         f"{cell('offset')!r} must be frame numbers")
+      apex = _int_cell(cell("apex"))
+      fixes = []
+      if apex is None:
+        fixes.append(f"ApexFrame {_text_cell(cell('apex'))!r}: apex estimated from peak motion "
+                     "against the onset frame")
+      frames, offset, frame_fixes = _clip_frames(source, clip_root(subject, clip), onset, apex,
+                                                 offset)
+    except (SheetError, ValueError, FileNotFoundError) as e:
+      message = str(e) if str(e).startswith(where) else f"{where}: {e}"
+      if not skip_invalid:
+        raise SheetError(message) from None
+      skipped.append(message)
+      continue
+    samples.append(Sample(
+        database=database, subject=f"{database}/{subject}", clip=clip, emotion=emotion,
+        onset=onset, apex=apex, offset=offset, action_units=_text_cell(cell("aus")),
+        frames=frames, fixes=tuple(fixes + frame_fixes), source=source))
+  return SheetReport(samples=samples, skipped=skipped, sheet=sheet, tree=Path())
+
+
+# ----------------------------------------------------------------------------- databases
+
+
+def read_casme2(manual_dir: str | os.PathLike, *, skip_invalid: bool = False) -> SheetReport:
+  """Reads CASME II: `CASME2-coding-*.xlsx` + `Cropped/` (preferred) or `CASME2_RAW_selected/`.
+
+  Args:
+    manual_dir: the folder holding the sheet and a frame tree (directly or one level down).
+    skip_invalid: skip unusable rows (listed in the report) instead of failing.
+
+  Returns:
+    A SheetReport; with several sheet versions, the newest name (…-updated > …-20190701) is used.
+  """
+  root = Path(manual_dir)
+  sheet = _find_one(root, ("CASME2-coding-*.xlsx", "CASME2-coding-*.xls"), "CASME II coding sheet",
+                    pick_last=True)
+  tree = _find_dir(root, ("Cropped", "CASME2_RAW_selected"), "CASME II frame tree")
+  keys, rows = read_table(sheet)
+  report = _rows_to_samples(
+      database="casme2", sheet=sheet, rows=rows, keys=keys,
+      clip_root=lambda subject, clip: tree / subject / clip,
+      emotion_keys=("estimatedemotion", "emotion"), vocabulary=labels.CASME2_EMOTIONS,
+      skip_invalid=skip_invalid, skip_blank_emotion=False)
+  _check_unique(report.samples)
+  return dataclasses.replace(report, tree=tree)
+
+
+def read_casme(manual_dir: str | os.PathLike, *, skip_invalid: bool = False) -> SheetReport:
+  """Reads CASME (v1): `CASME_A/Section A/` + `Section A.xls`, and likewise Section B.
+
+  Either section may be absent, not both. Rows without an emotion are skipped and listed (the
+  sheets leave some blank); 'comtempt' reads as contempt.
+
+  Args:
+    manual_dir: the folder holding CASME_A/ and/or CASME_B/ (or the Section folders themselves).
+    skip_invalid: skip unusable rows (listed in the report) instead of failing.
+
+  Returns:
+    One SheetReport over both sections (its `sheet` and `tree` are Section A's when present).
+  """
+  root = Path(manual_dir)
+  samples, skipped, first = [], [], None
+  for section in ("Section A", "Section B"):
+    sheets_found = sorted(p for pattern in (f"{section}.xls", f"{section}.xlsx")
+                          for depth in ("", "*/", "*/*/") for p in root.glob(depth + pattern))
+    trees = sorted(p for depth in ("", "*/") for p in root.glob(f"{depth}{section}") if p.is_dir())
+    if not sheets_found and not trees:
+      continue
+    if not sheets_found or not trees:
+      raise FileNotFoundError(f"{root}: found {'the sheet' if sheets_found else 'the folder'} of "
+                              f"CASME {section} but not {'its folder' if sheets_found else 'its sheet'}"
+                              f" ({section}/ and {section}.xls)")
+    keys, rows = read_table(sheets_found[0])
+    tree = trees[0]
+    report = _rows_to_samples(
+        database="casme", sheet=sheets_found[0], rows=rows, keys=keys,
+        clip_root=lambda subject, clip, tree=tree: tree / subject / clip,
+        emotion_keys=("emotion", "estimatedemotion"), vocabulary=labels.CASME_EMOTIONS,
+        skip_invalid=skip_invalid, skip_blank_emotion=True)
+    samples += report.samples
+    skipped += report.skipped
+    first = first or dataclasses.replace(report, tree=tree)
+  if first is None:
+    raise FileNotFoundError(f"{root}: no CASME section (looked for 'Section A.xls' with a "
+                            "'Section A/' folder, and the same for Section B)")
+  _check_unique(samples)
+  return dataclasses.replace(first, samples=samples, skipped=skipped)
+
+
+def _check_unique(samples: list[Sample]) -> None:
+  seen = {}
+  for s in samples:
+    key = (s.subject, s.clip)
+    if key in seen:
+      raise SheetError(f"{s.source}: the same clip as {seen[key]}")
+    seen[key] = s.source

@@ -1,0 +1,87 @@
+"""Emotion vocabularies of each database and the task label sets chosen at load time."""
+
+from __future__ import annotations
+
+# Full vocabularies, as stored in the datasets' `emotion` ClassLabel (sorted, so ids are stable).
+CASME2_EMOTIONS = ("disgust", "fear", "happiness", "others", "repression", "sadness", "surprise")
+CASME_EMOTIONS = ("contempt", "disgust", "fear", "happiness", "repression", "sadness", "surprise",
+                  "tense")
+
+# Spellings found in the real sheets -> canonical name.
+_ALIASES = {
+    "comtempt": "contempt",  # CASME Section A/B sheets
+    "happy": "happiness",
+    "surprised": "surprise",
+    "sad": "sadness",
+    "other": "others",
+}
+
+# Task -> (class names, {emotion: class name}). Emotions outside the map are dropped by the task.
+TASKS: dict[str, tuple[tuple[str, ...], dict[str, str]]] = {
+    "seed6": (
+        ("disgust", "fear", "happiness", "repression", "sadness", "surprise"),
+        {e: e for e in ("disgust", "fear", "happiness", "repression", "sadness", "surprise")},
+    ),
+    "casme2_5": (
+        ("happiness", "surprise", "disgust", "repression", "others"),
+        {e: e for e in ("happiness", "surprise", "disgust", "repression", "others")},
+    ),
+    # MEGC 2019 composite: negative = repression, anger, contempt, disgust, fear, sadness.
+    # 'others' and CASME's 'tense' have no MEGC class and are dropped.
+    "megc3": (
+        ("negative", "positive", "surprise"),
+        {"repression": "negative", "anger": "negative", "contempt": "negative",
+         "disgust": "negative", "fear": "negative", "sadness": "negative",
+         "happiness": "positive", "surprise": "surprise"},
+    ),
+}
+
+
+class UnknownEmotionError(ValueError):
+  """An emotion string that no vocabulary knows."""
+
+
+def canonical_emotion(text: str, vocabulary: tuple[str, ...]) -> str:
+  """Normalises a sheet's emotion cell ('Happiness ', 'comtempt') to a name in `vocabulary`.
+
+  Args:
+    text: the raw cell text.
+    vocabulary: the database's emotion names.
+
+  Returns:
+    The canonical emotion name.
+
+  Raises:
+    UnknownEmotionError: when the text is not in the vocabulary, even after known fixes.
+  """
+  name = str(text).strip().lower()
+  name = _ALIASES.get(name, name)
+  if name not in vocabulary:
+    raise UnknownEmotionError(f"unknown emotion {text!r}; expected one of {', '.join(vocabulary)}")
+  return name
+
+
+def task_classes(task: str) -> tuple[str, ...]:
+  """The ordered class names of a task."""
+  return _task(task)[0]
+
+
+def task_label(task: str, emotion: str) -> int | None:
+  """The task's class id for an emotion, or None when the task drops that emotion.
+
+  Args:
+    task: one of TASKS ('seed6', 'casme2_5', 'megc3').
+    emotion: a canonical emotion name.
+
+  Returns:
+    The class index into `task_classes(task)`, or None.
+  """
+  classes, mapping = _task(task)
+  target = mapping.get(emotion)
+  return None if target is None else classes.index(target)
+
+
+def _task(task: str):
+  if task not in TASKS:
+    raise ValueError(f"unknown task {task!r}; expected one of {', '.join(TASKS)}")
+  return TASKS[task]
