@@ -27,7 +27,7 @@ TASKS: dict[str, tuple[tuple[str, ...], dict[str, str]]] = {
         {e: e for e in ("happiness", "surprise", "disgust", "repression", "others")},
     ),
     # MEGC 2019 composite: negative = repression, anger, contempt, disgust, fear, sadness.
-    # 'others' and CASME's 'tense' have no MEGC class and are dropped.
+    # 'others' and CASME's 'tense' have no MEGC class and are dropped. See MEGC3_EXCLUDED too.
     "megc3": (
         ("negative", "positive", "surprise"),
         {"repression": "negative", "anger": "negative", "contempt": "negative",
@@ -35,6 +35,11 @@ TASKS: dict[str, tuple[tuple[str, ...], dict[str, str]]] = {
          "happiness": "positive", "surprise": "surprise"},
     ),
 }
+
+
+# The official MEGC 2019 ground truth leaves CASME II's fear and sadness clips out (145 clips:
+# 88 negative, 32 positive, 25 surprise); following it keeps our numbers comparable.
+MEGC3_EXCLUDED = {"casme2": frozenset({"fear", "sadness"})}
 
 
 class UnknownEmotionError(ValueError):
@@ -66,17 +71,20 @@ def task_classes(task: str) -> tuple[str, ...]:
   return _task(task)[0]
 
 
-def task_label(task: str, emotion: str) -> int | None:
+def task_label(task: str, emotion: str, database: str | None = None) -> int | None:
   """The task's class id for an emotion, or None when the task drops that emotion.
 
   Args:
     task: one of TASKS ('seed6', 'casme2_5', 'megc3').
     emotion: a canonical emotion name.
+    database: 'casme2', 'casme', ...; megc3 drops CASME II's fear and sadness, as MEGC 2019 did.
 
   Returns:
     The class index into `task_classes(task)`, or None.
   """
   classes, mapping = _task(task)
+  if task == "megc3" and emotion in MEGC3_EXCLUDED.get(database, ()):
+    return None
   target = mapping.get(emotion)
   return None if target is None else classes.index(target)
 

@@ -176,7 +176,7 @@ def render_clip(face: Face, aus, rng: np.random.Generator, n: int, apex: int) ->
   field = au_field(face, aus, amplitude)
   profile = _profile(n, apex)
   t = np.arange(n) / FPS
-  drift = rng.uniform(-1, 1, 2) * rng.uniform(0, 2.0) * t[:, None] / max(t[-1], 1e-9) \
+  drift = rng.uniform(-1, 1, 2) * rng.uniform(0, 1.5) * t[:, None] / max(t[-1], 1e-9) \
       + 0.3 * np.sin(2 * np.pi * rng.uniform(0.5, 3) * t[:, None] + rng.uniform(0, 6, 2))
   blink = np.zeros(n, np.float32)
   if rng.random() < 0.3:  # a blink: ~40 ms closing, ~80 ms opening

@@ -1,0 +1,67 @@
+"""Test setup: two fake CPU devices (before jax is imported), and tiny on-disk databases."""
+
+import os
+
+os.environ.setdefault("XLA_FLAGS", "--xla_force_host_platform_device_count=2")
+os.environ.setdefault("JAX_PLATFORMS", "cpu")
+
+from pathlib import Path  # noqa: E402
+
+import cv2  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+CASME2_HEADER = ["Subject", "Filename", None, "OnsetFrame", "ApexFrame", "OffsetFrame", None,
+                 "Action Units", "Estimated Emotion"]
+
+
+def write_jpegs(folder: Path, numbers, prefix="img", size=(24, 20), value=None):
+  """Writes one small JPEG per frame number: flat grey `value(n)`, by default 10 * n % 250."""
+  folder.mkdir(parents=True, exist_ok=True)
+  for n in numbers:
+    grey = value(n) if value is not None else (10 * n) % 250
+    image = np.full((size[1], size[0], 3), grey, np.uint8)
+    cv2.imwrite(str(folder / f"{prefix}{n}.jpg"), image, [cv2.IMWRITE_JPEG_QUALITY, 100])
+
+
+def write_xlsx(path: Path, header, rows):
+  import openpyxl
+  book = openpyxl.Workbook()
+  for row in [header, *rows]:
+    book.active.append(list(row))
+  book.save(path)
+
+
+def write_xls(path: Path, header, rows):
+  import xlwt
+  book = xlwt.Workbook()
+  sheet = book.add_sheet("Sheet1")
+  for i, row in enumerate([header, *rows]):
+    for j, value in enumerate(row):
+      if value is not None:
+        sheet.write(i, j, value)
+  book.save(str(path))
+
+
+@pytest.fixture
+def casme2_dir(tmp_path):
+  """A tiny CASME II folder in the exact Cropped layout (flat frames, no faces), with quirks.
+
+  Rows: a clean clip; apex '/'; offset past the last frame; a frame missing in the middle.
+  """
+  root = tmp_path / "CASME2"
+  crop = root / "Cropped"
+  write_jpegs(crop / "sub01" / "EP02_01f", range(46, 56), prefix="reg_img")
+  # Brightness peaks at frame 102: the estimated apex for the '/' row.
+  write_jpegs(crop / "sub04" / "EP12_01f", range(98, 106), prefix="reg_img",
+              value=lambda n: 100 - 10 * abs(n - 102))
+  write_jpegs(crop / "sub16" / "EP01_08", range(7, 13), prefix="reg_img")
+  write_jpegs(crop / "sub26" / "EP09f", [95, 96, 97, 99, 100, 101, 102], prefix="reg_img")
+  rows = [
+      [1, "EP02_01f", None, 46, 50, 55, None, "12", "happiness"],
+      [4, "EP12_01f", None, 98, "/", 105, None, "4+7", "disgust"],
+      [16, "EP01_08", None, 7, 9, 15, None, "1+2", "surprise"],
+      [26, "EP09f", None, 95, 97, 102, None, "R14", "repression"],
+  ]
+  write_xlsx(root / "CASME2-coding-20140508.xlsx", CASME2_HEADER, rows)
+  return root

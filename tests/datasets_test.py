@@ -1,0 +1,121 @@
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import write_jpegs
+from mexp.datasets import build as build_lib
+from mexp.datasets import builder as builder_lib
+
+TINY = "t4_16x16_grey_median"
+
+
+def _subprocess(code: str) -> str:
+  result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent)})
+  assert result.returncode == 0, result.stderr
+  return result.stdout
+
+
+def test_casme2_build_then_data_source_in_a_fresh_process(casme2_dir, tmp_path):
+  data_dir = tmp_path / "tfds"
+  dataset, summary = build_lib.build("casme2", manual_dir=casme2_dir, data_dir=data_dir,
+                                     config=TINY)
+  assert "4 samples written, 0 skipped" in summary
+  assert "casme2/sub04/EP12_01f: ApexFrame '/': apex estimated as frame" in summary
+  assert "casme2/sub16/EP01_08: OffsetFrame 15" in summary
+  assert (Path(dataset.data_dir) / "build_report.json").exists()
+  out = _subprocess(f"""
+import json, tensorflow_datasets as tfds, mexp.datasets
+ds = tfds.data_source("casme2/{TINY}", data_dir={str(data_dir)!r}, split="train")
+names = tfds.builder("casme2/{TINY}", data_dir={str(data_dir)!r}).info.features["emotion"].names
+rows = []
+for i in range(len(ds)):
+  x = ds[i]
+  rows.append(dict(clip=x["clip"].decode(), subject=x["subject"].decode(), emotion=names[x["emotion"]],
+                   onset=int(x["onset"]), apex=int(x["apex"]), offset=int(x["offset"]),
+                   est=bool(x["apex_estimated"]), aus=x["action_units"].decode(),
+                   fixes=[f.decode() for f in x["fixes"]], raw=list(x["raw"].shape),
+                   sal=list(x["saliency"].shape), raw_dtype=str(x["raw"].dtype)))
+print(json.dumps(rows))
+""")
+  rows = {r["clip"]: r for r in json.loads(out)}
+  assert set(rows) == {"EP02_01f", "EP12_01f", "EP01_08", "EP09f"}
+  clean = rows["EP02_01f"]
+  assert (clean["subject"], clean["emotion"], clean["onset"], clean["apex"], clean["offset"],
+          clean["est"], clean["aus"], clean["fixes"]) == \
+      ("casme2/sub01", "happiness", 46, 50, 55, False, "12", [])
+  assert clean["raw"] == [4, 16, 16, 1] and clean["sal"] == [4, 16, 16, 1]
+  assert clean["raw_dtype"] == "uint8"
+  slash = rows["EP12_01f"]
+  assert slash["est"] and slash["apex"] == 102 and slash["emotion"] == "disgust"
+  assert rows["EP01_08"]["offset"] == 12 and "clamped" in rows["EP01_08"]["fixes"][0]
+  assert rows["EP09f"]["emotion"] == "repression" and "98 missing" in rows["EP09f"]["fixes"][0]
+
+  _, again = build_lib.build("casme2", manual_dir=casme2_dir, data_dir=data_dir, config=TINY)
+  assert again.startswith("reused") and "4 samples written" in again
+
+
+def test_failed_build_leaves_no_dataset(casme2_dir, tmp_path):
+  bad = casme2_dir / "Cropped" / "sub16" / "EP01_08" / "reg_img9.jpg"
+  bad.write_bytes(bad.read_bytes()[:50])
+  data_dir = tmp_path / "tfds"
+  with pytest.raises(builder_lib.BuildError,
+                     match=r"row 4 \(sub16/EP01_08\): .*reg_img9\.jpg: truncated or corrupt JPEG"):
+    build_lib.build("casme2", manual_dir=casme2_dir, data_dir=data_dir, config=TINY)
+  assert not list(data_dir.rglob("*.array_record*"))
+  assert not list(data_dir.rglob("dataset_info.json"))
+
+  dataset, summary = build_lib.build("casme2", manual_dir=casme2_dir, data_dir=data_dir,
+                                     config=TINY, skip_invalid=True)
+  assert "3 samples written, 1 skipped" in summary and "reg_img9.jpg" in summary
+  assert dataset.info.splits["train"].num_examples == 3
+
+
+def test_cli_one_line_error_and_exit_code(casme2_dir, tmp_path):
+  (casme2_dir / "Cropped" / "sub26" / "EP09f").rename(casme2_dir / "elsewhere")
+  result = subprocess.run(
+      [sys.executable, "-m", "mexp.datasets", "build", "casme2", "--manual_dir", str(casme2_dir),
+       "--data_dir", str(tmp_path / "tfds"), "--config", TINY],
+      capture_output=True, text=True)
+  assert result.returncode == 2
+  assert "Traceback" not in result.stderr
+  assert "error: CASME2-coding-20140508.xlsx row 5 (sub26/EP09f): clip folder" in result.stderr
+
+
+def test_casme_build(tmp_path):
+  from sheets_test import CASME_HEADER
+  from conftest import write_xls
+  a = tmp_path / "CASME_A" / "Section A"
+  write_jpegs(a / "sub01" / "EP01_5", range(1, 9), prefix="reg_EP01_5-", size=(32, 32))
+  write_xls(a / "Section A.xls", CASME_HEADER,
+            [[1, "EP01_5", None, 2, 4, 5, 8, None, 7, "4+L10", "comtempt"]])
+  # CASME frames are whole video frames: the builder looks for a face, and none is here.
+  with pytest.raises(builder_lib.BuildError, match=r"Section A.xls row 2 .*no face found"):
+    build_lib.build("casme", manual_dir=tmp_path, data_dir=tmp_path / "tfds", config=TINY)
+
+
+def test_casme_build_on_faces(tmp_path):
+  import cv2
+  from sheets_test import CASME_HEADER
+  from conftest import write_xls
+  from mexp import synthetic
+  a = tmp_path / "CASME_A" / "Section A" / "sub01" / "EP01_5"
+  a.mkdir(parents=True)
+  image = synthetic.render(synthetic.random_face(np.random.default_rng(0))).astype(np.uint8)
+  for n in range(1, 7):
+    cv2.imwrite(str(a / f"EP01_5-{n}.jpg"), cv2.cvtColor(np.roll(image, n // 3, axis=1),
+                                                         cv2.COLOR_RGB2BGR))
+  write_xls(tmp_path / "CASME_A" / "Section A" / "Section A.xls", CASME_HEADER,
+            [[1, "EP01_5", None, 1, 3, 4, 6, None, 6, "4", "comtempt"]])
+  dataset, summary = build_lib.build("casme", manual_dir=tmp_path, data_dir=tmp_path / "tfds",
+                                     config=TINY)
+  assert "1 samples written" in summary and "casme/sub01 1" in summary
+  import tensorflow_datasets as tfds
+  (x,) = [tfds.data_source(f"casme/{TINY}", data_dir=tmp_path / "tfds", split="train")[0]]
+  assert dataset.info.features["emotion"].names[x["emotion"]] == "contempt"
+  assert x["subject"] == b"casme/sub01" and x["raw"].shape == (4, 16, 16, 1)

@@ -1,0 +1,78 @@
+import cv2
+import numpy as np
+import pytest
+
+from conftest import write_jpegs
+from mexp.io import frames
+
+
+def test_numeric_sort_not_lexicographic(tmp_path):
+  write_jpegs(tmp_path, [100, 46, 1000, 99], prefix="img")
+  assert [n for n, _ in frames.list_frames(tmp_path)] == [46, 99, 100, 1000]
+  assert frames.list_frames(tmp_path)[0][1].name == "img46.jpg"
+
+
+@pytest.mark.parametrize("name,number", [("img46.jpg", 46), ("reg_img100.jpg", 100),
+                                         ("EP01_5-12.jpg", 12), ("EP01_5-007.jpg", 7)])
+def test_frame_number(name, number):
+  assert frames.frame_number(name) == number
+
+
+def test_ignores_non_images_and_flags_duplicates(tmp_path):
+  write_jpegs(tmp_path, [1, 2])
+  (tmp_path / "Thumbs.db").write_bytes(b"x")
+  assert len(frames.list_frames(tmp_path)) == 2
+  write_jpegs(tmp_path, [2], prefix="reg_img")
+  with pytest.raises(frames.FrameReadError, match="both are frame 2"):
+    frames.list_frames(tmp_path)
+
+
+def test_missing_folder(tmp_path):
+  with pytest.raises(FileNotFoundError, match="nope"):
+    frames.list_frames(tmp_path / "nope")
+
+
+def test_read_image_is_rgb(tmp_path):
+  bgr = np.zeros((8, 8, 3), np.uint8)
+  bgr[..., 2] = 200  # red in OpenCV's BGR
+  cv2.imwrite(str(tmp_path / "a.png"), bgr)
+  rgb = frames.read_image(tmp_path / "a.png")
+  assert rgb.shape == (8, 8, 3) and rgb[0, 0, 0] == 200 and rgb[0, 0, 2] == 0
+
+
+def test_truncated_jpeg_names_the_file(tmp_path):
+  write_jpegs(tmp_path, [5], size=(64, 64))
+  path = tmp_path / "img5.jpg"
+  path.write_bytes(path.read_bytes()[:-200])
+  with pytest.raises(frames.FrameReadError, match=r"img5\.jpg: truncated or corrupt JPEG"):
+    frames.read_image(path)
+
+
+def test_garbage_image_names_the_file(tmp_path):
+  path = tmp_path / "img7.png"
+  path.write_bytes(b"not an image at all")
+  with pytest.raises(frames.FrameReadError, match=r"img7\.png: not a decodable image"):
+    frames.read_frames([path])
+
+
+def test_mixed_sizes_name_the_odd_file(tmp_path):
+  write_jpegs(tmp_path, [1], size=(16, 16))
+  write_jpegs(tmp_path, [2], size=(16, 8))
+  with pytest.raises(frames.FrameReadError, match="img2.jpg: size 16x8"):
+    frames.read_frames([tmp_path / "img1.jpg", tmp_path / "img2.jpg"])
+
+
+def test_video_round_trip_and_errors(tmp_path):
+  path = tmp_path / "clip.avi"
+  writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 25.0, (32, 24))
+  for k in range(6):
+    writer.write(np.full((24, 32, 3), 40 * k, np.uint8))
+  writer.release()
+  video, fps = frames.read_video(path)
+  assert video.shape == (6, 24, 32, 3) and fps == pytest.approx(25.0)
+  assert np.allclose(video[:, 10, 10, 0], [0, 40, 80, 120, 160, 200], atol=4)
+  (tmp_path / "bad.mp4").write_bytes(b"\x00" * 100)
+  with pytest.raises(frames.FrameReadError, match="bad.mp4"):
+    frames.read_video(tmp_path / "bad.mp4")
+  with pytest.raises(frames.FrameReadError, match="missing.mp4: no such video"):
+    frames.read_video(tmp_path / "missing.mp4")

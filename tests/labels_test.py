@@ -1,0 +1,51 @@
+import pytest
+
+from mexp import labels
+
+
+def test_canonical_emotion_fixes_case_space_and_known_misspelling():
+  assert labels.canonical_emotion(" Happiness ", labels.CASME2_EMOTIONS) == "happiness"
+  assert labels.canonical_emotion("comtempt", labels.CASME_EMOTIONS) == "contempt"
+
+
+def test_unknown_emotion_names_it():
+  with pytest.raises(labels.UnknownEmotionError, match="'joy'"):
+    labels.canonical_emotion("joy", labels.CASME2_EMOTIONS)
+  with pytest.raises(labels.UnknownEmotionError, match="'tense'"):
+    labels.canonical_emotion("tense", labels.CASME2_EMOTIONS)  # a CASME emotion, not CASME II
+
+
+@pytest.mark.parametrize("task,emotion,database,expected", [
+    ("seed6", "disgust", "casme2", 0),
+    ("seed6", "surprise", "casme2", 5),
+    ("seed6", "others", "casme2", None),
+    ("casme2_5", "others", "casme2", 4),
+    ("casme2_5", "fear", "casme2", None),
+    ("casme2_5", "happiness", "casme2", 0),
+    ("megc3", "repression", "casme2", 0),
+    ("megc3", "disgust", "casme2", 0),
+    ("megc3", "happiness", "casme2", 1),
+    ("megc3", "surprise", "casme2", 2),
+    ("megc3", "fear", "casme2", None),  # MEGC 2019 left CASME II fear/sadness out
+    ("megc3", "sadness", "casme2", None),
+    ("megc3", "others", "casme2", None),
+    ("megc3", "contempt", "casme", 0),
+    ("megc3", "fear", "casme", 0),
+    ("megc3", "tense", "casme", None),
+])
+def test_task_label(task, emotion, database, expected):
+  assert labels.task_label(task, emotion, database) == expected
+
+
+def test_task_classes_and_unknown_task():
+  assert labels.task_classes("megc3") == ("negative", "positive", "surprise")
+  assert len(labels.task_classes("seed6")) == 6
+  with pytest.raises(ValueError, match="seed7"):
+    labels.task_classes("seed7")
+
+
+def test_every_task_target_is_a_vocabulary_emotion():
+  known = set(labels.CASME2_EMOTIONS) | set(labels.CASME_EMOTIONS) | {"anger"}
+  for task, (classes, mapping) in labels.TASKS.items():
+    assert set(mapping) <= known, task
+    assert set(mapping.values()) == set(classes), task
