@@ -243,6 +243,12 @@ def _write_clip(out: Path, face: Face, clip: ClipPlan, quality_range=(85, 95)) -
     (folder / f"img{clip.onset + i}.jpg").write_bytes(data.tobytes())
 
 
+# The real sheet's two known annotation quirks, reproduced on fixed rows so the synthetic path
+# exercises the same fixes: ApexFrame '/' (sub04/EP12_01f) and an OffsetFrame past the last
+# frame on disk (sub16/EP01_08).
+QUIRK_APEX_SLASH_ROW, QUIRK_OFFSET_PAST_END_ROW = 3, 5
+
+
 def write_sheet(path: Path, clips: list[ClipPlan]) -> None:
   """The coding sheet with CASME II's columns, blank-header columns included."""
   import openpyxl
@@ -250,8 +256,10 @@ def write_sheet(path: Path, clips: list[ClipPlan]) -> None:
   sheet = book.active
   sheet.append(["Subject", "Filename", None, "OnsetFrame", "ApexFrame", "OffsetFrame", None,
                 "Action Units", "Estimated Emotion"])
-  for c in clips:
-    sheet.append([c.subject, c.filename, None, c.onset, c.apex, c.offset, None,
+  for i, c in enumerate(clips):
+    apex = "/" if i == QUIRK_APEX_SLASH_ROW else c.apex
+    offset = c.offset + 14 if i == QUIRK_OFFSET_PAST_END_ROW else c.offset
+    sheet.append([c.subject, c.filename, None, c.onset, apex, offset, None,
                   "+".join(map(str, c.aus)), c.emotion])
   book.save(path)
 

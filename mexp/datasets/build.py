@@ -63,3 +63,16 @@ def build(name: str, *, manual_dir: str | os.PathLike, data_dir: str | os.PathLi
                              "skipped": dataset.skipped, "samples": dataset.written}, indent=1))
   tmp.replace(report_path)
   return dataset, f"built {dataset.data_dir}\n{summary}"
+
+
+def prepare(data) -> tuple[tfds.core.DatasetBuilder, str]:
+  """Builds the dataset a DataConfig names, generating the synthetic folder first if needed."""
+  manual_dir = data.manual_dir
+  if manual_dir is None:
+    from mexp import synthetic
+    manual_dir = Path(data.synthetic_dir)
+    if not (manual_dir / "CASME2-coding-synthetic.xlsx").exists():
+      synthetic.generate(manual_dir, subjects=data.synthetic_subjects, seed=data.synthetic_seed,
+                         progress=True)
+  return build(data.dataset, manual_dir=manual_dir, data_dir=data.data_dir,
+               config=data.builder_config, skip_invalid=data.skip_invalid)

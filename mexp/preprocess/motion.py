@@ -42,7 +42,7 @@ def onset_difference(clip_TxHxWxC: np.ndarray) -> np.ndarray:
 
 
 def optical_flow(clip_TxHxW: np.ndarray) -> np.ndarray:
-  """Dense flow (u, v) in pixels from the onset frame to every frame, OpenCV DIS (ultrafast).
+  """Dense flow (u, v) in pixels from the onset frame to every frame, OpenCV DIS.
 
   Args:
     clip_TxHxW: grey frames (T, H, W) or (T, H, W, 1), values in 0..255.
@@ -53,6 +53,10 @@ def optical_flow(clip_TxHxW: np.ndarray) -> np.ndarray:
   clip = np.clip(np.rint(np.asarray(clip_TxHxW, np.float32).reshape(clip_TxHxW.shape[:3])), 0, 255)
   clip = clip.astype(np.uint8)
   dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST)
+  # Full resolution with sparser patches: sub-pixel accurate on 64x64 faces, and faster there
+  # than the preset (benchmarks/preprocess.py).
+  dis.setFinestScale(0)
+  dis.setPatchStride(6)
   flow = np.zeros(clip.shape + (2,), np.float32)
   for t in range(1, len(clip)):
     if np.array_equal(clip[t], clip[0]):
