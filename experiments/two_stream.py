@@ -30,6 +30,7 @@ def main(config: config_lib.Config, argv=None) -> int:
 
   import tensorflow_datasets as tfds
   from mexp.datasets import build as build_lib
+  build_lib.quiet_tfds_logs()
   try:
     dataset, summary = build_lib.prepare(config.data)
   except build_lib.INPUT_ERRORS as e:

@@ -30,6 +30,7 @@ def main(argv=None) -> int:
     for i, config in enumerate(tfds.builder_cls(args.name).BUILDER_CONFIGS):
       print(f"{config.name}{'  (default)' if i == 0 else ''}: {config.description}")
     return 0
+  build_lib.quiet_tfds_logs()
   try:
     _, summary = build_lib.build(args.name, manual_dir=args.manual_dir, data_dir=args.data_dir,
                                  config=args.config, skip_invalid=args.skip_invalid,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 from pathlib import Path
 
@@ -17,6 +18,11 @@ REPORT = "build_report.json"
 # What a build reports as a one-line error instead of a traceback.
 INPUT_ERRORS = (sheets.SheetError, builder_lib.BuildError, frames_io.FrameReadError,
                 face.NoFaceError, FileNotFoundError)
+
+
+def quiet_tfds_logs() -> None:
+  """Entry points only: hide TFDS's absl warnings (e.g. about the folder it is about to write)."""
+  logging.getLogger("absl").setLevel(logging.ERROR)
 
 
 def build(name: str, *, manual_dir: str | os.PathLike, data_dir: str | os.PathLike | None = None,
