@@ -128,12 +128,12 @@ def subject_folder(value) -> str:
   return f"sub{number:02d}"
 
 
-def _find_one(root: Path, patterns: tuple[str, ...], what: str, pick_last: bool = False) -> Path:
-  found = sorted({p for pat in patterns for p in [*root.glob(pat), *root.glob(f"*/{pat}")]})
+def _newest(root: Path, patterns: tuple[str, ...], what: str) -> Path:
+  """The last by name of the files matching `patterns` in root or one level down."""
+  found = sorted({p for pat in patterns for p in [*root.glob(pat), *root.glob(f"*/{pat}")]},
+                 key=lambda p: p.name)
   if not found:
     raise FileNotFoundError(f"{root}: no {what} (looked for {', '.join(patterns)})")
-  if len(found) > 1 and not pick_last:
-    raise FileNotFoundError(f"{root}: several {what}: {', '.join(map(str, found))}")
   return found[-1]
 
 
@@ -258,8 +258,7 @@ def read_casme2(manual_dir: str | os.PathLike, *, skip_invalid: bool = False) ->
     A SheetReport; with several sheet versions, the newest name (…-updated > …-20190701) is used.
   """
   root = Path(manual_dir)
-  sheet = _find_one(root, ("CASME2-coding-*.xlsx", "CASME2-coding-*.xls"), "CASME II coding sheet",
-                    pick_last=True)
+  sheet = _newest(root, ("CASME2-coding-*.xlsx", "CASME2-coding-*.xls"), "CASME II coding sheet")
   tree = _find_dir(root, ("Cropped", "CASME2_RAW_selected"), "CASME II frame tree")
   keys, rows = read_table(sheet)
   report = _rows_to_samples(
