@@ -7,7 +7,7 @@ import dataclasses
 
 @dataclasses.dataclass(frozen=True)
 class DataConfig:
-  """Which dataset to build and read; without manual_dir, the synthetic CASME II twin."""
+  """Which dataset to build and read, and how to split it; without manual_dir, the synthetic twin."""
   dataset: str = "casme2"
   builder_config: str = "t16_64x64_grey_median"
   manual_dir: str | None = None  # a licensed folder; None -> synthetic, generated once
@@ -16,9 +16,51 @@ class DataConfig:
   synthetic_subjects: int = 8
   synthetic_seed: int = 0
   skip_invalid: bool = False
+  task: str = "seed6"  # mexp.labels.TASKS
+  folds: str = "loso"  # 'loso', or a number k: k folds over subjects
+  val_subjects: int = 0  # validation subjects drawn from each fold's training subjects
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelConfig:
+  """The two-stream 3D CNN. Widths are the seed's, multiplied by width_factor."""
+  streams: tuple[str, ...] = ("raw", "saliency")
+  stream_widths: tuple[int, ...] = (128, 256)  # per stream: conv + pool per entry
+  stream_pools: tuple[tuple[int, int, int], ...] = ((1, 2, 2), (2, 2, 2))
+  shared_widths: tuple[int, ...] = (512, 512, 512)  # after concatenation
+  shared_pool: tuple[int, int, int] = (2, 2, 2)  # after the shared convs
+  dense: tuple[int, ...] = (100, 100)
+  width_factor: float = 1.0
+  dropout: float = 0.5
+  norm: str = "layer"  # 'layer', 'batch' or 'none'
+  conv: str = "auto"  # 'auto' (by backend), 'xla' (lax conv), 'taps' (2D convs over time taps)
+
+
+@dataclasses.dataclass(frozen=True)
+class OptimConfig:
+  epochs: int = 30
+  batch_size: int = 16  # global, over all devices
+  learning_rate: float = 1e-3
+  warmup_epochs: int = 2
+  weight_decay: float = 1e-4
+  grad_clip: float | None = 1.0
+  class_weighted: bool = True  # inverse-frequency weights: CASME II is strongly imbalanced
+
+
+@dataclasses.dataclass(frozen=True)
+class AugmentConfig:
+  flip: bool = True
+  max_shift: int = 2  # pixels, spatial jitter
+  max_time_shift: int = 1  # frames, temporal jitter
 
 
 @dataclasses.dataclass(frozen=True)
 class Config:
   data: DataConfig = DataConfig()
+  model: ModelConfig = ModelConfig()
+  optim: OptimConfig = OptimConfig()
+  augment: AugmentConfig = AugmentConfig()
+  workdir: str = "workdir/two_stream"
   seed: int = 0
+  checkpoint_every: int = 50  # steps
+  final_model: bool = True  # also fit one model on all subjects, for predict/stream

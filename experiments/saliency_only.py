@@ -1,0 +1,17 @@
+"""Ablation: the saliency stream alone.  Run: python experiments/saliency_only.py"""
+
+import dataclasses
+import sys
+
+import two_stream  # this folder is on sys.path when run as a script
+from mexp import run
+
+
+def get_config():
+  config = two_stream.get_config()
+  return dataclasses.replace(config, workdir="workdir/saliency_only",
+                             model=dataclasses.replace(config.model, streams=("saliency",)))
+
+
+if __name__ == "__main__":
+  sys.exit(run.main(get_config(), description=__doc__))

@@ -1,0 +1,132 @@
+"""Subject-wise cross-validation: fit each fold, pool test predictions, report with the protocol."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+
+from mexp import config as config_lib
+from mexp import input_pipeline as pipeline
+from mexp import metrics, plots, train
+
+
+class WorkdirMismatchError(ValueError):
+  """The workdir holds a run made with another config."""
+
+
+def _write_json(path: Path, obj) -> None:
+  tmp = path.with_suffix(".tmp")
+  tmp.write_text(json.dumps(obj, indent=1))
+  os.replace(tmp, path)
+
+
+def check_workdir(config: config_lib.Config) -> Path:
+  """Creates the workdir with config.json, or checks the one there matches (so runs never mix)."""
+  workdir = Path(config.workdir)
+  workdir.mkdir(parents=True, exist_ok=True)
+  saved = workdir / "config.json"
+  current = json.loads(json.dumps(dataclasses.asdict(config)))
+  if saved.exists():
+    previous = json.loads(saved.read_text())
+    if previous != current:
+      changed = sorted(k for k in set(previous) | set(current) if previous.get(k) != current.get(k))
+      raise WorkdirMismatchError(f"{workdir} holds a run with another config (differs in "
+                                 f"{', '.join(changed)}); choose another --workdir")
+  else:
+    _write_json(saved, current)
+  return workdir
+
+
+def protocol(config: config_lib.Config, clips: pipeline.Clips, n_folds: int) -> str:
+  folds = "LOSO" if config.data.folds == "loso" else f"{config.data.folds}-fold subject-wise"
+  subjects = len(set(clips.subject_N.tolist()))
+  val = (f", {config.data.val_subjects} validation subject(s) from the training side"
+         if config.data.val_subjects else "")
+  return (f"{folds} CV ({n_folds} folds, {subjects} subjects, {len(clips.label_N)} clips), "
+          f"{config.data.dataset}/{config.data.builder_config}, task {config.data.task} "
+          f"({len(clips.classes)} classes), fixed schedule of {config.optim.epochs} epochs{val}, "
+          "test predictions pooled over folds")
+
+
+def cross_validate(config: config_lib.Config, clips: pipeline.Clips, *,
+                   progress: bool = True) -> dict:
+  """Runs (or resumes) every fold, then pools predictions and writes results.json and plots.
+
+  Folds with predictions.json are finished and are not retrained; a fold that was interrupted
+  resumes from its latest checkpoint.
+
+  Returns:
+    The results dict also written to workdir/results.json.
+  """
+  workdir = check_workdir(config)
+  mesh = pipeline.data_mesh()
+  folds = pipeline.make_folds(clips.subject_N, config.data.folds,
+                              val_subjects=config.data.val_subjects, seed=config.seed)
+  steps = train.compile_steps(mesh, config, clips.saliency_kind)
+  start = time.time()
+  histories, rows = {}, []
+  for number, fold in enumerate(folds):
+    fold_dir = workdir / f"fold_{fold.name}"
+    fold_dir.mkdir(exist_ok=True)
+    done = fold_dir / "predictions.json"
+    if not done.exists():
+      state, _ = train.fit(config, clips, fold.train, fold.val, fold_dir, number, mesh, steps,
+                           progress=progress)
+      probs = train.predict(steps[1], state, clips, fold.test, config.optim.batch_size, mesh)
+      _write_json(done, {"clip": clips.clip_N[fold.test].tolist(),
+                         "subject": clips.subject_N[fold.test].tolist(),
+                         "label": clips.label_N[fold.test].tolist(),
+                         "probabilities": probs.tolist()})
+    histories[fold.name] = [json.loads(line) for line in
+                            (fold_dir / "metrics.jsonl").read_text().splitlines()]
+    rows.append(json.loads(done.read_text()))
+  if config.final_model:
+    everyone = np.arange(len(clips.label_N))
+    final_dir = workdir / "final"
+    final_dir.mkdir(exist_ok=True)
+    train.fit(config, clips, everyone, everyone[:0], final_dir, len(folds), mesh, steps,
+              progress=progress)
+
+  true = np.concatenate([r["label"] for r in rows])
+  pred = np.concatenate([np.argmax(np.asarray(r["probabilities"]), 1) for r in rows])
+  subjects = np.concatenate([r["subject"] for r in rows])
+  summary = metrics.summarise(true, pred, subjects, clips.classes)
+  text = protocol(config, clips, len(folds))
+  results = {
+      "protocol": text, "task": config.data.task, "classes": list(clips.classes),
+      "dropped_by_task": clips.dropped, "config": dataclasses.asdict(config),
+      "metrics": summary,
+      "folds": [{"name": f.name, "test_subjects": sorted(set(clips.subject_N[f.test].tolist())),
+                 "n_train": len(f.train), "n_val": len(f.val), "n_test": len(f.test)}
+                for f in folds],
+      "final_model": "final/checkpoints (all subjects)" if config.final_model else None,
+      "seconds_this_run": round(time.time() - start, 1),
+  }
+  _write_json(workdir / "results.json", results)
+  plots.confusion(workdir / "confusion.png", summary["confusion"], clips.classes, text)
+  plots.curves(workdir / "curves.png", histories, text)
+  return results
+
+
+def table(results: dict) -> str:
+  """The terminal report: every number with its protocol."""
+  m, p = results["metrics"], results["protocol"]
+  lines = [f"protocol: {p}",
+           f"{'metric':<10} {'value':>7}  protocol"]
+  for name in ("uf1", "uar", "accuracy"):
+    lines.append(f"{name.upper():<10} {m[name]:>7.3f}  {p}")
+  lines.append("per class (recall / F1 / support):")
+  for c, v in m["per_class"].items():
+    recall = "  n/a" if v["recall"] is None else f"{v['recall']:.3f}"
+    f1 = "  n/a" if v["f1"] is None else f"{v['f1']:.3f}"
+    lines.append(f"  {c:<12} {recall} / {f1} / {v['support']}")
+  if m["absent_classes"]:
+    lines.append(f"absent from the ground truth (excluded from UF1/UAR): {m['absent_classes']}")
+  if results["dropped_by_task"]:
+    lines.append(f"dropped by task {results['task']}: {results['dropped_by_task']}")
+  return "\n".join(lines)

@@ -1,0 +1,62 @@
+"""Recognition metrics over pooled predictions: accuracy, UF1, UAR, confusion, per subject.
+
+A class absent from the ground truth has no recall and no meaningful F1, so UF1 and UAR average
+over the classes present in the ground truth only; the absent ones are listed in the result
+(`absent_classes`), never dropped silently. Predicting an absent class still costs the true class
+its recall and F1.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def confusion_matrix(true_N: np.ndarray, pred_N: np.ndarray, num_classes: int) -> np.ndarray:
+  """Counts, rows = true class, columns = predicted class."""
+  matrix = np.zeros((num_classes, num_classes), np.int64)
+  np.add.at(matrix, (np.asarray(true_N), np.asarray(pred_N)), 1)
+  return matrix
+
+
+def per_class(confusion_KxK: np.ndarray) -> dict[str, np.ndarray]:
+  """Per-class recall and F1 = 2TP / (2TP + FP + FN); NaN for classes absent from the truth."""
+  tp = np.diag(confusion_KxK).astype(np.float64)
+  support = confusion_KxK.sum(axis=1)
+  predicted = confusion_KxK.sum(axis=0)
+  present = support > 0
+  with np.errstate(invalid="ignore", divide="ignore"):
+    recall = np.where(present, tp / support, np.nan)
+    f1 = np.where(present, 2 * tp / (support + predicted), np.nan)
+  return {"recall": recall, "f1": f1, "support": support}
+
+
+def summarise(true_N, pred_N, subject_N, classes: tuple[str, ...]) -> dict:
+  """Every reported metric of one pooled set of predictions.
+
+  Args:
+    true_N: true class ids.
+    pred_N: predicted class ids.
+    subject_N: subject of each prediction.
+    classes: class names.
+
+  Returns:
+    accuracy, uf1, uar, per-class recall/F1/support, confusion matrix, per-subject accuracy and
+    the classes absent from the ground truth.
+  """
+  true_N, pred_N, subject_N = map(np.asarray, (true_N, pred_N, subject_N))
+  confusion = confusion_matrix(true_N, pred_N, len(classes))
+  stats = per_class(confusion)
+  present = stats["support"] > 0
+  return {
+      "accuracy": float(np.mean(true_N == pred_N)),
+      "uf1": float(np.mean(stats["f1"][present])),
+      "uar": float(np.mean(stats["recall"][present])),
+      "per_class": {c: {"recall": None if np.isnan(r) else float(r),
+                        "f1": None if np.isnan(f) else float(f), "support": int(s)}
+                    for c, r, f, s in zip(classes, stats["recall"], stats["f1"], stats["support"])},
+      "absent_classes": [c for c, p in zip(classes, present) if not p],
+      "confusion": confusion.tolist(),
+      "per_subject_accuracy": {s: float(np.mean(true_N[subject_N == s] == pred_N[subject_N == s]))
+                               for s in sorted(set(subject_N.tolist()))},
+      "n": int(len(true_N)),
+  }

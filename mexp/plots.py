@@ -1,0 +1,57 @@
+"""confusion.png and curves.png for a run (matplotlib, no display needed)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+
+def _pyplot():
+  import matplotlib
+  matplotlib.use("Agg")
+  import matplotlib.pyplot as plt
+  return plt
+
+
+def confusion(path: Path, confusion_KxK, classes, title: str) -> None:
+  """Row-normalised confusion matrix with counts in the cells."""
+  plt = _pyplot()
+  counts = np.asarray(confusion_KxK)
+  rows = counts / np.maximum(counts.sum(1, keepdims=True), 1)
+  fig, ax = plt.subplots(figsize=(1.1 * len(classes) + 2, 1.0 * len(classes) + 1.5))
+  ax.imshow(rows, cmap="Blues", vmin=0, vmax=1)
+  ax.set_xticks(range(len(classes)), classes, rotation=45, ha="right")
+  ax.set_yticks(range(len(classes)), classes)
+  ax.set_xlabel("predicted")
+  ax.set_ylabel("true")
+  for i in range(len(classes)):
+    for j in range(len(classes)):
+      ax.text(j, i, str(counts[i, j]), ha="center", va="center",
+              color="white" if rows[i, j] > 0.5 else "black")
+  ax.set_title(title, fontsize=8)
+  fig.tight_layout()
+  fig.savefig(path, dpi=100)
+  plt.close(fig)
+
+
+def curves(path: Path, histories: dict[str, list[dict]], title: str) -> None:
+  """Per-fold training loss and accuracy (and validation, when present) against epochs."""
+  plt = _pyplot()
+  fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+  for name, history in histories.items():
+    epochs = [h["epoch"] for h in history]
+    for ax, key in zip(axes, ("loss", "accuracy")):
+      line, = ax.plot(epochs, [h[f"train_{key}"] for h in history], lw=1, label=f"{name} train")
+      if history and f"val_{key}" in history[0]:
+        ax.plot(epochs, [h[f"val_{key}"] for h in history], lw=1, ls="--", color=line.get_color(),
+                label=f"{name} val")
+  for ax, key in zip(axes, ("loss", "accuracy")):
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(key)
+    if len(histories) <= 10:
+      ax.legend(fontsize=6)
+  fig.suptitle(title, fontsize=8)
+  fig.tight_layout()
+  fig.savefig(path, dpi=100)
+  plt.close(fig)

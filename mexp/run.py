@@ -1,0 +1,56 @@
+"""The experiment driver behind experiments/*.py: flags -> data -> cross-validation -> report."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+
+from mexp import config as config_lib
+
+
+def apply_flags(config: config_lib.Config, argv=None, description: str = "") -> config_lib.Config:
+  """The few overrides every experiment takes on the command line."""
+  parser = argparse.ArgumentParser(description=description)
+  parser.add_argument("--manual_dir", default=None,
+                      help="a CASME II folder (default: the synthetic twin, generated once)")
+  parser.add_argument("--workdir", default=config.workdir)
+  parser.add_argument("--data_dir", default=config.data.data_dir)
+  parser.add_argument("--builder_config", default=config.data.builder_config)
+  parser.add_argument("--task", default=config.data.task, help="seed6, casme2_5 or megc3")
+  parser.add_argument("--folds", default=config.data.folds, help="'loso' or a number of folds")
+  parser.add_argument("--val_subjects", type=int, default=config.data.val_subjects)
+  parser.add_argument("--epochs", type=int, default=config.optim.epochs)
+  parser.add_argument("--batch_size", type=int, default=config.optim.batch_size)
+  parser.add_argument("--width_factor", type=float, default=config.model.width_factor)
+  parser.add_argument("--seed", type=int, default=config.seed)
+  parser.add_argument("--no_final_model", action="store_true",
+                      help="skip the all-subjects model that predict/stream use")
+  args = parser.parse_args(argv)
+  return dataclasses.replace(
+      config, workdir=args.workdir, seed=args.seed,
+      final_model=config.final_model and not args.no_final_model,
+      data=dataclasses.replace(config.data, manual_dir=args.manual_dir, data_dir=args.data_dir,
+                               builder_config=args.builder_config, task=args.task,
+                               folds=args.folds, val_subjects=args.val_subjects),
+      optim=dataclasses.replace(config.optim, epochs=args.epochs, batch_size=args.batch_size),
+      model=dataclasses.replace(config.model, width_factor=args.width_factor))
+
+
+def main(config: config_lib.Config, argv=None, description: str = "") -> int:
+  """Parses flags, prepares the data, cross-validates and prints the report; 2 on bad input."""
+  config = apply_flags(config, argv, description)
+  from mexp import evaluate, input_pipeline
+  from mexp.datasets import build as build_lib
+  build_lib.quiet_tfds_logs()
+  try:
+    _, summary = build_lib.prepare(config.data)
+    print(summary.splitlines()[0])
+    clips = input_pipeline.load(config.data)
+    results = evaluate.cross_validate(config, clips)
+  except (*build_lib.INPUT_ERRORS, evaluate.WorkdirMismatchError, ValueError) as e:
+    print(f"error: {e}", file=sys.stderr)
+    return 2
+  print(evaluate.table(results))
+  print(f"wrote {config.workdir}/results.json, confusion.png, curves.png")
+  return 0

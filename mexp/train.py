@@ -1,0 +1,212 @@
+"""Pure train/eval steps, jit-compiled once over a ('data',) mesh, and a resumable fit loop."""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from flax import struct
+from flax.training import train_state
+from jax.sharding import NamedSharding, PartitionSpec as P
+
+from mexp import checkpoints
+from mexp import config as config_lib
+from mexp import input_pipeline as pipeline
+from mexp import models
+
+Batch = dict[str, jax.Array]  # raw_BxTxHxWxC, saliency_BxTxHxWxS (uint8), label_B, mask_B
+Metrics = dict[str, jax.Array]
+
+
+class TrainState(train_state.TrainState):
+  class_weights_K: jax.Array = struct.field(pytree_node=True, default=None)
+
+
+def weighted_xent(logits_BxK, label_B, weights_K, mask_B) -> jax.Array:
+  """Class-weighted cross-entropy, averaged over the real (mask 1) samples."""
+  w_B = weights_K[label_B] * mask_B
+  xent_B = optax.softmax_cross_entropy_with_integer_labels(logits_BxK, label_B)
+  return jnp.sum(xent_B * w_B) / jnp.maximum(jnp.sum(w_B), 1e-8)
+
+
+def make_optimizer(optim: config_lib.OptimConfig, steps_per_epoch: int):
+  total = max(1, optim.epochs * steps_per_epoch)
+  warmup = min(optim.warmup_epochs * steps_per_epoch, total - 1)
+  schedule = optax.warmup_cosine_decay_schedule(0.0, optim.learning_rate, max(warmup, 0), total,
+                                                end_value=optim.learning_rate * 0.01)
+  tx = optax.adamw(schedule, weight_decay=optim.weight_decay)
+  return optax.chain(optax.clip_by_global_norm(optim.grad_clip), tx) if optim.grad_clip else tx
+
+
+def create_state(config: config_lib.Config, num_classes: int, sample: pipeline.Clips,
+                 class_weights_K: np.ndarray, steps_per_epoch: int, rng: jax.Array) -> TrainState:
+  model = models.TwoStream3DCNN(config.model, num_classes)
+  raw, sal = pipeline.to_float(sample.raw_NxTxHxWxC[:1], sample.saliency_NxTxHxWxS[:1],
+                               sample.saliency_kind)
+  params = model.init(rng, raw, sal, train=False)["params"]
+  return TrainState.create(apply_fn=model.apply, params=params,
+                           tx=make_optimizer(config.optim, steps_per_epoch),
+                           class_weights_K=jnp.asarray(class_weights_K))
+
+
+def train_step(state: TrainState, batch: Batch, rng: jax.Array, *,
+               augment: config_lib.AugmentConfig, saliency_kind: str) -> tuple[TrainState, Metrics]:
+  """One optimiser step on a global batch sharded over the 'data' axis."""
+  k_aug, k_drop = jax.random.split(rng)
+  raw_BxTxHxWxC, sal_BxTxHxWxS = pipeline.to_float(batch["raw"], batch["saliency"], saliency_kind)
+  keys_B = jax.random.split(k_aug, raw_BxTxHxWxC.shape[0])
+  raw_BxTxHxWxC, sal_BxTxHxWxS = jax.vmap(
+      functools.partial(pipeline.augment, cfg=augment, saliency_kind=saliency_kind))(
+          keys_B, raw_BxTxHxWxC, sal_BxTxHxWxS)
+
+  def loss_fn(params):
+    logits_BxK = state.apply_fn({"params": params}, raw_BxTxHxWxC, sal_BxTxHxWxS, train=True,
+                                rngs={"dropout": k_drop})
+    return weighted_xent(logits_BxK, batch["label"], state.class_weights_K, batch["mask"]), logits_BxK
+
+  (loss, logits_BxK), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
+  correct = jnp.sum((jnp.argmax(logits_BxK, -1) == batch["label"]) * batch["mask"])
+  return state.apply_gradients(grads=grads), {"loss": loss, "correct": correct,
+                                              "count": jnp.sum(batch["mask"])}
+
+
+def eval_step(state: TrainState, batch: Batch, *, saliency_kind: str) -> jax.Array:
+  """Class probabilities (B, K), no augmentation, no dropout."""
+  raw, sal = pipeline.to_float(batch["raw"], batch["saliency"], saliency_kind)
+  return jax.nn.softmax(state.apply_fn({"params": state.params}, raw, sal, train=False), axis=-1)
+
+
+def compile_steps(mesh, config: config_lib.Config, saliency_kind: str):
+  """The jitted steps: state replicated (P()), batch sharded (P('data')), state donated."""
+  replicated, sharded = NamedSharding(mesh, P()), NamedSharding(mesh, P("data"))
+  train = jax.jit(functools.partial(train_step, augment=config.augment, saliency_kind=saliency_kind),
+                  in_shardings=(replicated, sharded, replicated),
+                  out_shardings=(replicated, replicated), donate_argnums=0)
+  evaluate = jax.jit(functools.partial(eval_step, saliency_kind=saliency_kind),
+                     in_shardings=(replicated, sharded), out_shardings=replicated)
+  return train, evaluate
+
+
+def predict(evaluate, state, clips: pipeline.Clips, indices: np.ndarray, batch_size: int,
+            mesh) -> np.ndarray:
+  """Probabilities (len(indices), K) in the order of `indices`."""
+  out = []
+  for index_B, mask_B in pipeline.batch_indices(indices, batch_size):
+    probs = np.asarray(evaluate(state, pipeline.shard_batch(clips, index_B, mask_B, mesh)))
+    out.append(probs[mask_B > 0])
+  return np.concatenate(out) if out else np.zeros((0, len(clips.classes)), np.float32)
+
+
+def _write_jsonl(path: Path, records: list[dict]) -> None:
+  tmp = path.with_suffix(".tmp")
+  tmp.write_text("".join(json.dumps(r) + "\n" for r in records))
+  os.replace(tmp, path)
+
+
+def fit(config: config_lib.Config, clips: pipeline.Clips, train_idx: np.ndarray,
+        val_idx: np.ndarray, fold_dir: Path, fold_number: int, mesh, steps, *,
+        progress: bool = True, stop_after_steps: int | None = None) -> tuple[TrainState, list]:
+  """Trains one fold on a fixed schedule, resuming from its latest Orbax checkpoint.
+
+  Args:
+    config: the run's config.
+    clips: all clips; train_idx / val_idx select this fold's training and validation clips.
+    fold_dir: where this fold's checkpoints and metrics.jsonl live.
+    fold_number: folded into the root key, so every fold has its own randomness.
+    mesh: the ('data',) mesh.
+    steps: (train, evaluate) from compile_steps, shared by every fold.
+    progress: show a progress bar with ETA.
+    stop_after_steps: stop early (tests only), as if killed after a checkpoint.
+
+  Returns:
+    (the final state, the per-epoch history).
+  """
+  batch = config.optim.batch_size
+  if batch % mesh.size:
+    raise ValueError(f"batch_size {batch} must be a multiple of the {mesh.size} devices")
+  spe = pipeline.steps_per_epoch(len(train_idx), batch)
+  total = config.optim.epochs * spe
+  root = jax.random.fold_in(jax.random.key(config.seed), fold_number)
+  k_init, k_steps = jax.random.split(root)
+  weights = pipeline.class_weights(clips.label_N[train_idx], len(clips.classes)) \
+      if config.optim.class_weighted else np.ones(len(clips.classes), np.float32)
+  state = create_state(config, len(clips.classes), clips, weights, spe, k_init)
+  replicated = NamedSharding(mesh, P())
+  target = jax.device_put({"state": state, "epoch_sums": np.zeros(3, np.float32)}, replicated)
+  mngr = checkpoints.manager(fold_dir / "checkpoints")
+  restored, start = checkpoints.restore_latest(mngr, target)
+  state, epoch_sums = restored["state"], np.asarray(restored["epoch_sums"])
+  log_path = fold_dir / "metrics.jsonl"
+  history = [json.loads(line) for line in log_path.read_text().splitlines()] \
+      if log_path.exists() else []
+  history = [h for h in history if h["step"] <= start]  # lines after the checkpoint are redone
+  train, evaluate = steps
+
+  bar = None
+  if progress:
+    from tqdm import tqdm
+    bar = tqdm(total=total, initial=start, desc=f"fold {fold_dir.name}", unit="step",
+               dynamic_ncols=True, leave=False)
+  step = start
+  for epoch in range(start // spe, config.optim.epochs):
+    for k, (index_B, mask_B) in enumerate(pipeline.batch_indices(
+        train_idx, batch, shuffle_seed=[config.seed, fold_number, epoch])):
+      step = epoch * spe + k
+      if step < start:
+        continue
+      state, m = train(state, pipeline.shard_batch(clips, index_B, mask_B, mesh),
+                       jax.random.fold_in(k_steps, step))
+      epoch_sums = epoch_sums + np.array([float(m["loss"]) * float(m["count"]),
+                                          float(m["correct"]), float(m["count"])], np.float32)
+      step += 1
+      if bar:
+        bar.update(1)
+        bar.set_postfix(epoch=f"{epoch + 1}/{config.optim.epochs}",
+                        loss=f"{epoch_sums[0] / max(epoch_sums[2], 1):.3f}")
+      if step % spe == 0:  # epoch end
+        record = {"epoch": epoch + 1, "step": step,
+                  "train_loss": float(epoch_sums[0] / max(epoch_sums[2], 1)),
+                  "train_accuracy": float(epoch_sums[1] / max(epoch_sums[2], 1))}
+        if len(val_idx):
+          probs = predict(evaluate, state, clips, val_idx, batch, mesh)
+          labels = clips.label_N[val_idx]
+          record["val_accuracy"] = float(np.mean(np.argmax(probs, 1) == labels))
+          record["val_loss"] = float(-np.mean(np.log(probs[np.arange(len(labels)), labels] + 1e-9)))
+        history.append(record)
+        epoch_sums = np.zeros(3, np.float32)
+        _write_jsonl(log_path, history)
+      if step % config.checkpoint_every == 0 or step == total:
+        checkpoints.save(mngr, step, {"state": state, "epoch_sums": epoch_sums})
+      if stop_after_steps is not None and step >= stop_after_steps:
+        mngr.close()
+        if bar:
+          bar.close()
+        return state, history
+  if bar:
+    bar.close()
+  if mngr.latest_step() != total:
+    checkpoints.save(mngr, total, {"state": state, "epoch_sums": epoch_sums})
+  mngr.close()
+  return state, history
+
+
+def restore_state(config: config_lib.Config, clips: pipeline.Clips, checkpoint_dir: Path,
+                  mesh) -> Any:
+  """The latest state under `checkpoint_dir`, restored into a freshly built target."""
+  weights = np.ones(len(clips.classes), np.float32)
+  state = create_state(config, len(clips.classes), clips, weights, 1, jax.random.key(0))
+  target = jax.device_put({"state": state, "epoch_sums": np.zeros(3, np.float32)},
+                          NamedSharding(mesh, P()))
+  mngr = checkpoints.manager(checkpoint_dir)
+  restored, step = checkpoints.restore_latest(mngr, target)
+  mngr.close()
+  if step == 0:
+    raise FileNotFoundError(f"{checkpoint_dir}: no checkpoint")
+  return restored["state"]
