@@ -116,10 +116,10 @@ def cross_validate(config: config_lib.Config, clips: pipeline.Clips, *,
 def table(results: dict) -> str:
   """The terminal report: every number with its protocol."""
   m, p = results["metrics"], results["protocol"]
-  lines = [f"protocol: {p}",
-           f"{'metric':<10} {'value':>7}  protocol"]
+  tag = f"[{p.split(' (')[0]}, {results['task']}, pooled over folds]"
+  lines = [f"protocol: {p}", f"{'metric':<10} {'value':>7}  protocol"]
   for name in ("uf1", "uar", "accuracy"):
-    lines.append(f"{name.upper():<10} {m[name]:>7.3f}  {p}")
+    lines.append(f"{name.upper():<10} {m[name]:>7.3f}  {tag}")
   lines.append("per class (recall / F1 / support):")
   for c, v in m["per_class"].items():
     recall = "  n/a" if v["recall"] is None else f"{v['recall']:.3f}"

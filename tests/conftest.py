@@ -65,3 +65,25 @@ def casme2_dir(tmp_path):
   ]
   write_xlsx(root / "CASME2-coding-20140508.xlsx", CASME2_HEADER, rows)
   return root
+
+
+@pytest.fixture(scope="session")
+def tiny_casme2(tmp_path_factory):
+  """4 subjects x 3 emotions of 6 textured 24x20 frames (Cropped layout), built at 4x16x16."""
+  root = tmp_path_factory.mktemp("tiny") / "CASME2"
+  rng = np.random.default_rng(0)
+  rows = []
+  for subject in (1, 2, 3, 4):
+    for k, emotion in enumerate(("happiness", "surprise", "disgust")):
+      folder = root / "Cropped" / f"sub{subject:02d}" / f"EP0{k + 1}_01"
+      folder.mkdir(parents=True)
+      base = rng.integers(0, 255, (20, 24, 3), dtype=np.uint8)
+      for n in range(10, 16):
+        frame = np.roll(base, (n - 10) * (k + 1), axis=1)  # each emotion moves at its own speed
+        cv2.imwrite(str(folder / f"reg_img{n}.jpg"), frame)
+      rows.append([subject, f"EP0{k + 1}_01", None, 10, 12, 15, None, "12", emotion])
+  write_xlsx(root / "CASME2-coding-20140508.xlsx", CASME2_HEADER, rows)
+  data_dir = root.parent / "tfds"
+  from mexp.datasets import build
+  build.build("casme2", manual_dir=root, data_dir=data_dir, config="t4_16x16_grey_median")
+  return root, data_dir

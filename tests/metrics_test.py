@@ -1,0 +1,40 @@
+import numpy as np
+import pytest
+
+from mexp import metrics
+
+
+def test_hand_computed_three_classes():
+  true = [0, 0, 0, 1, 1, 2]
+  pred = [0, 0, 1, 1, 2, 2]
+  # class 0: TP 2, FN 1, FP 0 -> recall 2/3, F1 4/5
+  # class 1: TP 1, FN 1, FP 1 -> recall 1/2, F1 2/4
+  # class 2: TP 1, FN 0, FP 1 -> recall 1,   F1 2/3
+  m = metrics.summarise(true, pred, ["a"] * 3 + ["b"] * 3, ("x", "y", "z"))
+  assert m["accuracy"] == pytest.approx(4 / 6)
+  assert m["uar"] == pytest.approx((2 / 3 + 1 / 2 + 1) / 3)
+  assert m["uf1"] == pytest.approx((4 / 5 + 1 / 2 + 2 / 3) / 3)
+  assert m["confusion"] == [[2, 1, 0], [0, 1, 1], [0, 0, 1]]
+  assert m["per_subject_accuracy"] == {"a": pytest.approx(2 / 3), "b": pytest.approx(2 / 3)}
+  assert m["absent_classes"] == [] and m["n"] == 6
+
+
+def test_absent_class_is_listed_and_left_out_of_the_means():
+  true = [0, 0, 1, 1]
+  pred = [0, 2, 1, 1]  # class 2 never true, predicted once
+  m = metrics.summarise(true, pred, ["s"] * 4, ("x", "y", "z"))
+  assert m["absent_classes"] == ["z"]
+  assert m["per_class"]["z"] == {"recall": None, "f1": None, "support": 0}
+  # class 0: TP 1, FN 1 -> recall 1/2, F1 2/3 ; class 1: recall 1, F1 1
+  assert m["uar"] == pytest.approx(0.75)
+  assert m["uf1"] == pytest.approx((2 / 3 + 1) / 2)
+
+
+def test_all_wrong_is_zero_not_nan():
+  m = metrics.summarise([0, 1], [1, 0], ["s", "s"], ("x", "y"))
+  assert m["uf1"] == 0 and m["uar"] == 0 and m["accuracy"] == 0
+
+
+def test_confusion_counts_every_pair():
+  c = metrics.confusion_matrix(np.array([2, 2, 0]), np.array([2, 0, 0]), 3)
+  assert c.tolist() == [[1, 0, 0], [0, 0, 0], [1, 0, 1]]

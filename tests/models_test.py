@@ -1,0 +1,73 @@
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from mexp import config as config_lib
+from mexp import models
+
+
+@pytest.mark.parametrize("impl", ["xla", "taps", "im2col", "auto"])
+@pytest.mark.parametrize("channels", [1, 6])
+def test_conv3d_matches_nn_conv(impl, channels):
+  x = jax.random.normal(jax.random.key(0), (2, 5, 7, 6, channels))
+  reference = nn.Conv(4, (3, 3, 3), padding="SAME")
+  params = reference.init(jax.random.key(1), x)
+  params = jax.tree_util.tree_map(lambda p: p + 0.1, params)  # non-zero bias too
+  ours = models.Conv3D(4, impl).apply(params, x)
+  np.testing.assert_allclose(ours, reference.apply(params, x), atol=1e-5)
+
+
+def test_auto_picks_by_backend_and_channels():
+  assert models.pick_conv("auto", 1, "cpu") is models.conv3d_im2col
+  assert models.pick_conv("auto", 32, "cpu") is models.conv3d_time_folded
+  assert models.pick_conv("auto", 32, "gpu") is models.conv3d_xla
+  assert models.pick_conv("auto", 1, "tpu") is models.conv3d_xla
+
+
+def _init(cfg, k=6, shape=(1, 8, 16, 16, 1)):
+  model = models.TwoStream3DCNN(cfg, k)
+  x = jnp.zeros(shape)
+  return model, model.init(jax.random.key(0), x, x, train=False)["params"]
+
+
+def test_seed_layout_scaled_by_width_factor():
+  cfg = config_lib.ModelConfig(width_factor=1 / 32)
+  _, params = _init(cfg)
+  stream = params["raw_stream"]
+  assert stream["Conv3D_0"]["kernel"].shape == (3, 3, 3, 1, 4)  # 128 / 32
+  assert stream["Conv3D_1"]["kernel"].shape == (3, 3, 3, 4, 8)  # 256 / 32
+  assert params["shared_conv0"]["kernel"].shape == (3, 3, 3, 16, 16)  # 2 streams x 8 -> 512 / 32
+  assert [params[f"shared_conv{i}"]["kernel"].shape[-1] for i in range(3)] == [16, 16, 16]
+  assert params["dense0"]["kernel"].shape == (16, 100) and params["head"]["kernel"].shape == (100, 6)
+
+
+def test_single_stream_variants_and_forward_shape():
+  cfg = config_lib.ModelConfig(width_factor=1 / 32, streams=("saliency",))
+  model, params = _init(cfg)
+  assert "raw_stream" not in params and "saliency_stream" in params
+  x = jnp.ones((3, 8, 16, 16, 1))
+  assert model.apply({"params": params}, x, x, train=False).shape == (3, 6)
+  with pytest.raises(ValueError, match="streams"):
+    _init(config_lib.ModelConfig(width_factor=1 / 32, streams=("depth",)))
+
+
+def test_dropout_only_in_training():
+  cfg = config_lib.ModelConfig(width_factor=1 / 32, dropout=0.5)
+  model, params = _init(cfg)
+  x = jax.random.normal(jax.random.key(2), (2, 8, 16, 16, 1))
+  a = model.apply({"params": params}, x, x, train=False)
+  b = model.apply({"params": params}, x, x, train=False)
+  c = model.apply({"params": params}, x, x, train=True, rngs={"dropout": jax.random.key(3)})
+  np.testing.assert_array_equal(a, b)
+  assert not np.allclose(a, c)
+
+
+def test_parameter_count_and_flops():
+  cfg = config_lib.ModelConfig(width_factor=1 / 32)
+  model, params = _init(cfg)
+  assert models.parameter_count(params) == sum(p.size for p in jax.tree_util.tree_leaves(params))
+  x = jnp.zeros((1, 8, 16, 16, 1))
+  # The first conv alone: 8*16*16 outputs x 4 channels x 27 taps x 2 flops, per stream.
+  assert models.forward_gflops(model, params, x, x) > 2 * 8 * 16 * 16 * 4 * 27 * 2 / 1e9
