@@ -29,10 +29,12 @@ class ModelConfig:
   stream_pools: tuple[tuple[int, int, int], ...] = ((1, 2, 2), (2, 2, 2))
   shared_widths: tuple[int, ...] = (512, 512, 512)  # after concatenation
   shared_pool: tuple[int, int, int] = (2, 2, 2)  # after the shared convs
+  head_pool: str = "mean"  # 'mean' over T, H, W; 'time': mean over T, the face layout kept
   dense: tuple[int, ...] = (100, 100)
   width_factor: float = 1.0
   dropout: float = 0.5
-  norm: str = "layer"  # 'layer', 'batch' or 'none'
+  norm: str = "none"  # 'none', 'group' or 'layer' (LayerNorm over channels: slow here, and it
+  # erases the per-pixel motion magnitude the saliency stream carries)
   conv: str = "auto"  # 'auto' (by backend), 'xla' (lax conv), 'taps' (2D convs over time taps)
 
 

@@ -8,11 +8,12 @@ import os
 import time
 from pathlib import Path
 
+import jax
 import numpy as np
 
 from mexp import config as config_lib
 from mexp import input_pipeline as pipeline
-from mexp import metrics, plots, train
+from mexp import metrics, models, plots, train
 
 
 class WorkdirMismatchError(ValueError):
@@ -53,6 +54,18 @@ def protocol(config: config_lib.Config, clips: pipeline.Clips, n_folds: int) -> 
           "test predictions pooled over folds")
 
 
+def model_stats(config: config_lib.Config, clips: pipeline.Clips) -> dict:
+  """Parameter count and forward GFLOPs per clip of the configured model on these clips."""
+  model = models.TwoStream3DCNN(config.model, len(clips.classes))
+  raw, sal = pipeline.to_float(clips.raw_NxTxHxWxC[:1], clips.saliency_NxTxHxWxS[:1],
+                               clips.saliency_kind)
+  params = model.init(jax.random.key(0), raw, sal, train=False)["params"]
+  return {"parameters": models.parameter_count(params),
+          "forward_gflops_per_clip": round(models.forward_gflops(model, params, raw, sal), 4),
+          "input_raw": list(clips.raw_NxTxHxWxC.shape[1:]),
+          "input_saliency": list(clips.saliency_NxTxHxWxS.shape[1:])}
+
+
 def cross_validate(config: config_lib.Config, clips: pipeline.Clips, *,
                    progress: bool = True) -> dict:
   """Runs (or resumes) every fold, then pools predictions and writes results.json and plots.
@@ -68,6 +81,10 @@ def cross_validate(config: config_lib.Config, clips: pipeline.Clips, *,
   folds = pipeline.make_folds(clips.subject_N, config.data.folds,
                               val_subjects=config.data.val_subjects, seed=config.seed)
   steps = train.compile_steps(mesh, config, clips.saliency_kind)
+  stats = model_stats(config, clips)
+  if progress:
+    print(f"model: {stats['parameters']:,} parameters, {stats['forward_gflops_per_clip']} forward "
+          f"GFLOPs/clip; {len(folds)} folds on {mesh.size} {jax.default_backend()} device(s)")
   start = time.time()
   histories, rows = {}, []
   for number, fold in enumerate(folds):
@@ -100,7 +117,7 @@ def cross_validate(config: config_lib.Config, clips: pipeline.Clips, *,
   results = {
       "protocol": text, "task": config.data.task, "classes": list(clips.classes),
       "dropped_by_task": clips.dropped, "config": dataclasses.asdict(config),
-      "metrics": summary,
+      "model": stats, "metrics": summary,
       "folds": [{"name": f.name, "test_subjects": sorted(set(clips.subject_N[f.test].tolist())),
                  "n_train": len(f.train), "n_val": len(f.val), "n_test": len(f.test)}
                 for f in folds],

@@ -84,7 +84,7 @@ class Stream3D(nn.Module):
   """Conv3D -> norm -> ReLU -> 3D max-pool, once per (width, pool)."""
   widths: Sequence[int]
   pools: Sequence[tuple[int, int, int]]
-  norm: str = "layer"
+  norm: str = "none"
   conv: str = "auto"
 
   @nn.compact
@@ -119,7 +119,12 @@ class TwoStream3DCNN(nn.Module):
       x = nn.relu(_norm(cfg.norm)(Conv3D(_width(width, cfg.width_factor), cfg.conv,
                                          name=f"shared_conv{i}")(x)))
     x = nn.max_pool(x, cfg.shared_pool, strides=cfg.shared_pool)
-    x = jnp.mean(x, axis=(1, 2, 3))  # global average pooling
+    if cfg.head_pool == "mean":
+      x = jnp.mean(x, axis=(1, 2, 3))  # global average pooling
+    elif cfg.head_pool == "time":  # where on the face a movement happens is the label's cue
+      x = jnp.mean(x, axis=1).reshape(x.shape[0], -1)
+    else:
+      raise ValueError(f"unknown head_pool {cfg.head_pool!r}; expected 'mean' or 'time'")
     for i, width in enumerate(cfg.dense):
       x = nn.relu(nn.Dense(width, name=f"dense{i}")(x))
       x = nn.Dropout(cfg.dropout, deterministic=not train)(x)
