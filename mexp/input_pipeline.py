@@ -172,12 +172,26 @@ def shard_batch(clips: Clips, index_B: np.ndarray, mask_B: np.ndarray, mesh) -> 
   return {k: jax.make_array_from_process_local_data(sharding, v) for k, v in host.items()}
 
 
-def to_float(raw_BxTxHxWxC: jax.Array, saliency_BxTxHxWxS: jax.Array, saliency_kind: str):
+def decode(raw_BxTxHxWxC: jax.Array, saliency_BxTxHxWxS: jax.Array, saliency_kind: str):
   """uint8 -> float32: raw in [0, 1]; flow back to signed [-1, 1], other maps to [0, 1]."""
   raw = raw_BxTxHxWxC.astype(jnp.float32) / 255.0
   if saliency_kind == "flow":
     return raw, (saliency_BxTxHxWxS.astype(jnp.float32) - 128.0) / 127.0
   return raw, saliency_BxTxHxWxS.astype(jnp.float32) / 255.0
+
+
+def standardize(x_BxTxHxWxC: jax.Array) -> jax.Array:
+  """Zero mean, unit deviation per clip and channel over (T, H, W); an all-constant map -> 0."""
+  axes = (-4, -3, -2)
+  mean = jnp.mean(x_BxTxHxWxC, axis=axes, keepdims=True)
+  return (x_BxTxHxWxC - mean) / (jnp.std(x_BxTxHxWxC, axis=axes, keepdims=True) + 1e-3)
+
+
+def to_float(raw_BxTxHxWxC: jax.Array, saliency_BxTxHxWxS: jax.Array, saliency_kind: str):
+  """The model's inputs: decoded, then standardized per clip (removes brightness and contrast,
+  and the per-clip scale of the stored saliency, so a 1 px movement is as loud as a 3 px one)."""
+  raw, saliency = decode(raw_BxTxHxWxC, saliency_BxTxHxWxS, saliency_kind)
+  return standardize(raw), standardize(saliency)
 
 
 def augment(rng: jax.Array, raw_TxHxWxC: jax.Array, saliency_TxHxWxS: jax.Array,

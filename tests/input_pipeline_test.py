@@ -51,10 +51,21 @@ def test_batches_are_padded_and_masked():
 
 
 def test_flow_decodes_signed():
-  raw, sal = pipeline.to_float(jnp.array([255], jnp.uint8), jnp.array([1, 128, 255], jnp.uint8),
-                               "flow")
+  raw, sal = pipeline.decode(jnp.array([255], jnp.uint8), jnp.array([1, 128, 255], jnp.uint8),
+                             "flow")
   np.testing.assert_allclose(raw, [1.0])
   np.testing.assert_allclose(sal, [-1.0, 0.0, 1.0])
+
+
+def test_inputs_standardized_per_clip_and_channel():
+  rng = np.random.default_rng(0)
+  raw = jnp.asarray(rng.integers(0, 255, (2, 4, 5, 5, 3)), jnp.uint8)
+  sal = jnp.zeros((2, 4, 5, 5, 1), jnp.uint8).at[1, 2, 2, 2].set(200)
+  r, s = pipeline.to_float(raw, sal, "median")
+  np.testing.assert_allclose(r.mean(axis=(1, 2, 3)), 0, atol=1e-5)
+  np.testing.assert_allclose(r.std(axis=(1, 2, 3)), 1, atol=1e-2)
+  assert np.all(s[0] == 0)  # nothing moved: stays exactly zero
+  assert float(s[1, 2, 2, 2, 0]) == float(s[1].max()) > 5
 
 
 def _aug(seed, raw, sal, kind="median", **kw):
