@@ -66,3 +66,29 @@ class Config:
   seed: int = 0
   checkpoint_every: int = 50  # steps
   final_model: bool = True  # also fit one model on all subjects, for predict/stream
+
+
+def _tuples(value):
+  return tuple(_tuples(v) for v in value) if isinstance(value, list) else value
+
+
+def from_dict(d: dict) -> Config:
+  """The inverse of dataclasses.asdict for Config (as saved in a workdir's config.json).
+
+  Raises:
+    ValueError: naming any key this version of Config does not have.
+  """
+  nested = {"data": DataConfig, "model": ModelConfig, "optim": OptimConfig,
+            "augment": AugmentConfig}
+  kwargs = {}
+  for key, value in d.items():
+    if key not in Config.__dataclass_fields__:
+      raise ValueError(f"unknown config key {key!r}")
+    if key in nested:
+      cls = nested[key]
+      unknown = set(value) - set(cls.__dataclass_fields__)
+      if unknown:
+        raise ValueError(f"unknown {key} config key(s) {sorted(unknown)}")
+      value = cls(**{k: _tuples(v) for k, v in value.items()})
+    kwargs[key] = value
+  return Config(**kwargs)

@@ -87,3 +87,21 @@ def tiny_casme2(tmp_path_factory):
   from mexp.datasets import build
   build.build("casme2", manual_dir=root, data_dir=data_dir, config="t4_16x16_grey_median")
   return root, data_dir
+
+
+@pytest.fixture(scope="session")
+def trained_workdir(tiny_casme2, tmp_path_factory):
+  """`python experiments/two_stream.py` on the tiny dataset: (workdir, the finished process)."""
+  import subprocess
+  import sys
+  manual_dir, data_dir = tiny_casme2
+  workdir = tmp_path_factory.mktemp("trained") / "run"
+  root = Path(__file__).parent.parent
+  args = [sys.executable, "experiments/two_stream.py", "--manual_dir", str(manual_dir),
+          "--data_dir", str(data_dir), "--workdir", str(workdir),
+          "--builder_config", "t4_16x16_grey_median", "--epochs", "1", "--folds", "2",
+          "--width_factor", "0.03", "--batch_size", "4"]
+  result = subprocess.run(args, cwd=root, capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "PYTHONPATH": str(root)})
+  assert result.returncode == 0, result.stderr[-2000:]
+  return workdir, args, result

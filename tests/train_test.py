@@ -132,18 +132,13 @@ def test_kill_minus_nine_then_rerun_equals_an_uninterrupted_run(tiny_casme2, tmp
     assert (fold / "metrics.jsonl").read_text() == (twin / "metrics.jsonl").read_text()
 
 
-def test_two_stream_experiment_end_to_end(tiny_casme2, tmp_path):
-  workdir = tmp_path / "run"
-  args = _experiment(tiny_casme2, workdir, "experiments/two_stream.py",
-                     ["--builder_config", "t4_16x16_grey_median", "--epochs", "1", "--folds", "2",
-                      "--width_factor", "0.03", "--batch_size", "4"])
-  result = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=300,
-                          env={**os.environ, "PYTHONPATH": str(ROOT)})
-  assert result.returncode == 0, result.stderr[-2000:]
+def test_two_stream_experiment_end_to_end(trained_workdir):
+  workdir, args, result = trained_workdir
   assert "UF1" in result.stdout and "2-fold subject-wise CV" in result.stdout
   results = json.loads((workdir / "results.json").read_text())
   assert results["metrics"]["n"] == 12 and set(results["classes"]) >= {"happiness", "surprise"}
   assert results["protocol"].startswith("2-fold subject-wise CV (2 folds, 4 subjects, 12 clips)")
+  assert results["model"]["parameters"] > 0 and results["model"]["forward_gflops_per_clip"] > 0
   for name in ("confusion.png", "curves.png", "config.json"):
     assert (workdir / name).stat().st_size > 0
   assert list((workdir / "final" / "checkpoints").iterdir())  # the deployable all-subjects model

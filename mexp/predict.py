@@ -1,0 +1,189 @@
+"""Classify the micro-expressions in a video or frame folder with a trained workdir's model.
+
+python -m mexp.predict --workdir DIR INPUT [--onset N --offset N] [--fps F] [--json]
+
+The model is workdir/final/checkpoints (fitted on all subjects), restored through Orbax into the
+structure that workdir/config.json describes. Frames go through the training preprocessing: face
+crop from the onset frame, resize, resampling to T frames, saliency. Without --onset/--offset the
+offline spotter (mexp.spotting) finds the intervals.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from mexp import config as config_lib
+from mexp import labels
+from mexp.io import frames as frames_io
+from mexp.preprocess import clip as clip_lib
+from mexp.preprocess import face
+
+MIN_FRAMES = 3  # fewer cannot show an onset, an apex and an offset
+
+
+class PredictError(ValueError):
+  """Bad input or workdir; the message is the one line the user sees."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Predictor:
+  config: config_lib.Config
+  spec: clip_lib.ClipSpec
+  classes: tuple[str, ...]
+  state: object
+
+
+def load(workdir: str | Path) -> Predictor:
+  """Restores the deployable model of a workdir; PredictError when there is none or it mismatches."""
+  from mexp import input_pipeline as pipeline
+  from mexp import train
+  from mexp.datasets import builder
+
+  workdir = Path(workdir)
+  saved = workdir / "config.json"
+  if not saved.is_file():
+    raise PredictError(f"{workdir}: no config.json (not a workdir written by experiments/*.py)")
+  try:
+    config = config_lib.from_dict(json.loads(saved.read_text()))
+  except (ValueError, TypeError) as e:
+    raise PredictError(f"{saved}: {e}") from None
+  specs = {c.name: c.spec for c in builder.CONFIGS}
+  if config.data.builder_config not in specs:
+    raise PredictError(f"{saved}: unknown builder config {config.data.builder_config!r}")
+  spec = specs[config.data.builder_config]
+  classes = labels.task_classes(config.data.task)
+  checkpoint_dir = workdir / "final" / "checkpoints"
+  if not checkpoint_dir.is_dir() or not any(p.name.isdigit() for p in checkpoint_dir.iterdir()):
+    raise PredictError(f"{workdir}: no checkpoint in final/checkpoints (train without "
+                       "--no_final_model to get the deployable model)")
+  shape = (1, spec.frames, spec.height, spec.width)
+  dummy = pipeline.Clips(np.zeros(shape + (spec.channels,), np.uint8),
+                         np.zeros(shape + (spec.saliency_channels,), np.uint8),
+                         np.zeros(1, np.int32), np.array(["s"]), np.array(["c"]), classes, {},
+                         spec.saliency)
+  try:
+    state = train.restore_state(config, dummy, checkpoint_dir, pipeline.data_mesh())
+  except (ValueError, KeyError, TypeError) as e:
+    raise PredictError(f"{checkpoint_dir}: the checkpoint does not match {saved} "
+                       f"({type(e).__name__}: {str(e).splitlines()[0][:200]})") from None
+  return Predictor(config=config, spec=spec, classes=classes, state=state)
+
+
+def read_input(path: str | Path, fps: float | None) -> tuple[np.ndarray, np.ndarray, float]:
+  """(frames uint8 RGB (N, H, W, 3), frame numbers (N,), fps) of a video file or frame folder."""
+  path = Path(path)
+  try:
+    if path.is_dir():
+      listed = frames_io.list_frames(path)
+      if not listed:
+        raise PredictError(f"{path}: no frames (expected images such as img46.jpg)")
+      video = frames_io.read_frames([p for _, p in listed])
+      return video, np.array([n for n, _ in listed]), fps or 200.0
+    video, file_fps = frames_io.read_video(path)
+    return video, np.arange(len(video)), fps or file_fps or 30.0
+  except frames_io.FrameReadError as e:
+    raise PredictError(str(e)) from None
+
+
+def classify(predictor: Predictor, frames_NxHxWx3: np.ndarray, numbers_N: np.ndarray,
+             onset: int, offset: int) -> np.ndarray:
+  """Class probabilities (K,) of the interval onset..offset (frame numbers)."""
+  import jax
+  from mexp import input_pipeline as pipeline
+  keep = (numbers_N >= onset) & (numbers_N <= offset)
+  if keep.sum() < MIN_FRAMES:
+    raise PredictError(f"interval {onset}..{offset} holds {int(keep.sum())} frame(s); the model "
+                       f"needs at least {MIN_FRAMES}")
+  try:
+    out = clip_lib.process_clip(frames_NxHxWx3[keep], numbers_N[keep], onset=int(numbers_N[keep][0]),
+                                apex=None, offset=int(numbers_N[keep][-1]), spec=predictor.spec,
+                                detect_face=True)
+  except face.NoFaceError as e:
+    raise PredictError(f"{e} (frame {onset})") from None
+  raw, sal = pipeline.to_float(out.raw_TxHxWxC[None], out.saliency_TxHxWxS[None],
+                               predictor.spec.saliency)
+  logits = predictor.state.apply_fn({"params": predictor.state.params}, raw, sal, train=False)
+  return np.asarray(jax.nn.softmax(logits, axis=-1))[0]
+
+
+def spot_intervals(frames_NxHxWx3: np.ndarray, fps: float):
+  """The spotter's intervals (frame indices) on the face found in the first frame."""
+  from mexp import spotting
+  try:
+    x, y, w, h = face.detect_face_box(frames_NxHxWx3[0])
+  except face.NoFaceError as e:
+    raise PredictError(f"{e} (first frame)") from None
+  grey = np.stack([cv2.resize(cv2.cvtColor(f[y:y + h, x:x + w], cv2.COLOR_RGB2GRAY), (64, 64),
+                              interpolation=cv2.INTER_AREA) for f in frames_NxHxWx3])
+  return spotting.spot(spotting.motion_energy(grey, max(1, int(round(0.1 * fps)))), fps)
+
+
+def predict(workdir, path, *, onset=None, offset=None, fps=None) -> dict:
+  """Everything the CLI prints, as a dict."""
+  predictor = load(workdir)
+  frames, numbers, fps = read_input(path, fps)
+  if (onset is None) != (offset is None):
+    raise PredictError("give both --onset and --offset, or neither (to spot)")
+  if onset is not None:
+    if onset > offset or onset < numbers[0] or offset > numbers[-1]:
+      raise PredictError(f"--onset {onset} --offset {offset} must lie within the frames "
+                         f"{numbers[0]}..{numbers[-1]} of {path}")
+    intervals = [(onset, offset, "given")]
+  else:
+    intervals = [(int(numbers[i.onset]), int(numbers[i.offset]), i.kind)
+                 for i in spot_intervals(frames, fps)]
+  events = []
+  for on, off, kind in intervals:
+    event = {"onset_frame": on, "offset_frame": off, "onset_s": round((on - numbers[0]) / fps, 3),
+             "offset_s": round((off - numbers[0]) / fps, 3), "source": kind}
+    if kind != "macro":  # macro-expressions are reported, not classified as micro
+      probs = classify(predictor, frames, numbers, on, off)
+      event["emotion"] = predictor.classes[int(np.argmax(probs))]
+      event["probabilities"] = {c: round(float(p), 4) for c, p in zip(predictor.classes, probs)}
+    events.append(event)
+  return {"input": str(path), "task": predictor.config.data.task, "classes": list(predictor.classes),
+          "fps": fps, "events": events}
+
+
+def _table(result: dict) -> str:
+  lines = [f"{result['input']}: task {result['task']}, {result['fps']:g} fps, "
+           f"{len(result['events'])} interval(s)"]
+  for e in result["events"]:
+    head = (f"  frames {e['onset_frame']}..{e['offset_frame']} ({e['onset_s']:.3f}-"
+            f"{e['offset_s']:.3f} s, {e['source']})")
+    if "emotion" in e:
+      probs = "  ".join(f"{c} {p:.2f}" for c, p in e["probabilities"].items())
+      lines.append(f"{head}: {e['emotion']}   [{probs}]")
+    else:
+      lines.append(f"{head}: macro-expression, not classified")
+  return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+  parser = argparse.ArgumentParser(prog="python -m mexp.predict", description=__doc__.split("\n")[0])
+  parser.add_argument("input", help="a video file or a folder of frames")
+  parser.add_argument("--workdir", required=True)
+  parser.add_argument("--onset", type=int, default=None, help="onset frame number")
+  parser.add_argument("--offset", type=int, default=None, help="offset frame number")
+  parser.add_argument("--fps", type=float, default=None,
+                      help="frame rate (default: the video's; 200 for frame folders)")
+  parser.add_argument("--json", action="store_true")
+  args = parser.parse_args(argv)
+  try:
+    result = predict(args.workdir, args.input, onset=args.onset, offset=args.offset, fps=args.fps)
+  except PredictError as e:
+    print(f"error: {e}", file=sys.stderr)
+    return 2
+  print(json.dumps(result, indent=1) if args.json else _table(result))
+  return 0
+
+
+if __name__ == "__main__":
+  sys.exit(main())

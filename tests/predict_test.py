@@ -1,0 +1,79 @@
+import json
+import shutil
+
+import cv2
+import numpy as np
+import pytest
+
+from mexp import predict, synthetic
+
+
+@pytest.fixture(scope="module")
+def face_folder(tmp_path_factory):
+  """A synthetic micro-expression (happiness) as a CASME II-style frame folder, img100..img119."""
+  rng = np.random.default_rng(1)
+  frames = synthetic.render_clip(synthetic.random_face(rng), (6, 12), rng, 20, 9)
+  folder = tmp_path_factory.mktemp("clip") / "EP01"
+  folder.mkdir()
+  for i, f in enumerate(frames):
+    cv2.imwrite(str(folder / f"img{100 + i}.jpg"), cv2.cvtColor(f, cv2.COLOR_RGB2BGR))
+  return folder
+
+
+def test_predict_a_frame_folder_with_an_interval(trained_workdir, face_folder):
+  workdir, _, _ = trained_workdir
+  result = predict.predict(workdir, face_folder, onset=102, offset=117)
+  (event,) = result["events"]
+  assert result["task"] == "seed6" and len(result["classes"]) == 6
+  assert (event["onset_frame"], event["offset_frame"]) == (102, 117)
+  assert event["onset_s"] == pytest.approx(0.01) and event["offset_s"] == pytest.approx(0.085)
+  assert sum(event["probabilities"].values()) == pytest.approx(1.0, abs=1e-3)
+  assert event["emotion"] in result["classes"]
+
+
+def test_cli_json(trained_workdir, face_folder, capsys):
+  workdir, _, _ = trained_workdir
+  assert predict.main(["--workdir", str(workdir), str(face_folder), "--onset", "100",
+                       "--offset", "119", "--json"]) == 0
+  assert json.loads(capsys.readouterr().out)["events"][0]["source"] == "given"
+
+
+def _error(capsys, argv):
+  assert predict.main(argv) == 2
+  err = capsys.readouterr().err
+  assert err.startswith("error: ") and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+  return err
+
+
+def test_bad_inputs_one_line_errors(trained_workdir, face_folder, tmp_path, capsys):
+  workdir = str(trained_workdir[0])
+  truncated = tmp_path / "cut.mp4"
+  truncated.write_bytes(b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 50)
+  assert "cut.mp4" in _error(capsys, ["--workdir", workdir, str(truncated)])
+  (tmp_path / "empty").mkdir()
+  assert "no frames" in _error(capsys, ["--workdir", workdir, str(tmp_path / "empty")])
+  blank = tmp_path / "blank"
+  blank.mkdir()
+  for n in range(5):
+    cv2.imwrite(str(blank / f"img{n}.jpg"), np.full((120, 160, 3), 90, np.uint8))
+  assert "no face found" in _error(capsys, ["--workdir", workdir, str(blank), "--onset", "0",
+                                            "--offset", "4"])
+  assert "needs at least 3" in _error(capsys, ["--workdir", workdir, str(face_folder),
+                                               "--onset", "104", "--offset", "105"])
+  assert "must lie within" in _error(capsys, ["--workdir", workdir, str(face_folder),
+                                              "--onset", "90", "--offset", "105"])
+
+
+def test_workdir_without_checkpoint_or_with_another_config(trained_workdir, face_folder,
+                                                           tmp_path, capsys):
+  assert "no config.json" in _error(capsys, ["--workdir", str(tmp_path), str(face_folder)])
+  copy = tmp_path / "copy"
+  shutil.copytree(trained_workdir[0], copy)
+  shutil.rmtree(copy / "final")
+  assert "no checkpoint" in _error(capsys, ["--workdir", str(copy), str(face_folder)])
+  shutil.copytree(trained_workdir[0] / "final", copy / "final")
+  config = json.loads((copy / "config.json").read_text())
+  config["model"]["width_factor"] = 0.1
+  (copy / "config.json").write_text(json.dumps(config))
+  assert "does not match" in _error(capsys, ["--workdir", str(copy), str(face_folder),
+                                             "--onset", "100", "--offset", "119"])
