@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -29,7 +30,7 @@ def confusion(path: Path, confusion_KxK, classes, title: str) -> None:
     for j in range(len(classes)):
       ax.text(j, i, str(counts[i, j]), ha="center", va="center",
               color="white" if rows[i, j] > 0.5 else "black")
-  ax.set_title(title, fontsize=8)
+  ax.set_title(textwrap.fill(title, 70), fontsize=8)
   fig.tight_layout()
   fig.savefig(path, dpi=100)
   plt.close(fig)
@@ -51,7 +52,7 @@ def curves(path: Path, histories: dict[str, list[dict]], title: str) -> None:
     ax.set_ylabel(key)
     if len(histories) <= 10:
       ax.legend(fontsize=6)
-  fig.suptitle(title, fontsize=8)
+  fig.suptitle(textwrap.fill(title, 140), fontsize=8)
   fig.tight_layout()
   fig.savefig(path, dpi=100)
   plt.close(fig)
