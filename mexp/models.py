@@ -53,6 +53,18 @@ def pick_conv(impl: str, in_channels: int, backend: str | None = None):
   return {"xla": conv3d_xla, "taps": conv3d_time_folded, "im2col": conv3d_im2col}[impl]
 
 
+def max_pool3d(x_BxTxHxWxC: jax.Array, pool: tuple[int, int, int]) -> jax.Array:
+  """Non-overlapping 3D max-pooling (stride = window, remainder dropped, as nn.max_pool VALID).
+
+  A reshape and a max: its gradient is ~3x faster on XLA:CPU than reduce_window's
+  select-and-scatter.
+  """
+  b, t, h, w, c = x_BxTxHxWxC.shape
+  pt, ph, pw = pool
+  x = x_BxTxHxWxC[:, :t // pt * pt, :h // ph * ph, :w // pw * pw]
+  return x.reshape(b, t // pt, pt, h // ph, ph, w // pw, pw, c).max(axis=(2, 4, 6))
+
+
 class Conv3D(nn.Module):
   """3x3x3 SAME convolution with nn.Conv's parameters ('kernel' DHWIO, 'bias'), fast on CPU too."""
   features: int
@@ -92,7 +104,7 @@ class Stream3D(nn.Module):
     x = x_BxTxHxWxC
     for width, pool in zip(self.widths, self.pools):
       x = nn.relu(_norm(self.norm)(Conv3D(width, self.conv)(x)))
-      x = nn.max_pool(x, pool, strides=pool)
+      x = max_pool3d(x, pool)
     return x
 
 
@@ -118,7 +130,7 @@ class TwoStream3DCNN(nn.Module):
     for i, width in enumerate(cfg.shared_widths):
       x = nn.relu(_norm(cfg.norm)(Conv3D(_width(width, cfg.width_factor), cfg.conv,
                                          name=f"shared_conv{i}")(x)))
-    x = nn.max_pool(x, cfg.shared_pool, strides=cfg.shared_pool)
+    x = max_pool3d(x, cfg.shared_pool)
     if cfg.head_pool == "mean":
       x = jnp.mean(x, axis=(1, 2, 3))  # global average pooling
     elif cfg.head_pool == "time":  # where on the face a movement happens is the label's cue

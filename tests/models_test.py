@@ -19,6 +19,15 @@ def test_conv3d_matches_nn_conv(impl, channels):
   np.testing.assert_allclose(ours, reference.apply(params, x), atol=1e-5)
 
 
+@pytest.mark.parametrize("pool", [(1, 2, 2), (2, 2, 2), (2, 3, 2)])
+def test_max_pool3d_matches_nn_max_pool(pool):
+  x = jax.random.normal(jax.random.key(0), (2, 5, 7, 6, 3))  # odd sizes: remainder dropped
+  np.testing.assert_array_equal(models.max_pool3d(x, pool), nn.max_pool(x, pool, strides=pool))
+  grad = lambda f: jax.grad(lambda x: jnp.sum(f(x) ** 2))(x)  # noqa: E731
+  np.testing.assert_allclose(grad(lambda x: models.max_pool3d(x, pool)),
+                             grad(lambda x: nn.max_pool(x, pool, strides=pool)), atol=1e-6)
+
+
 def test_auto_picks_by_backend_and_channels():
   assert models.pick_conv("auto", 1, "cpu") is models.conv3d_im2col
   assert models.pick_conv("auto", 32, "cpu") is models.conv3d_time_folded
