@@ -44,6 +44,9 @@ def bench(shape_TxHxW, width_factor: float, conv: str, batch: int = 16, repeats:
   raw, sal = pipeline.to_float(clips.raw_NxTxHxWxC[:1], clips.saliency_NxTxHxWxS[:1], "median")
   gflops = models.forward_gflops(model, state.params, raw, sal)
   params = models.parameter_count(state.params)
+  # Committed to the replicated sharding first, as fit() does: an uncommitted state would compile
+  # the step a second time on the second call.
+  state = jax.device_put(state, jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec()))
   step, evaluate = train.compile_steps(mesh, config, "median")
   batch_arrays = pipeline.shard_batch(clips, np.arange(batch), np.ones(batch, np.float32), mesh)
   start = time.perf_counter()
