@@ -11,7 +11,7 @@ class DataConfig:
   dataset: str = "casme2"
   builder_config: str = "t16_64x64_grey_median"
   manual_dir: str | None = None  # a licensed folder; None -> synthetic, generated once
-  data_dir: str = "data/tfds"
+  data_dir: str | None = None  # None: data/tfds, or data/tfds_synthetic for the synthetic twin
   synthetic_dir: str = "data/synthetic_casme2"
   synthetic_subjects: int = 8
   synthetic_seed: int = 0
@@ -19,6 +19,13 @@ class DataConfig:
   task: str = "seed6"  # mexp.labels.TASKS
   folds: str = "loso"  # 'loso', or a number k: k folds over subjects
   val_subjects: int = 0  # validation subjects drawn from each fold's training subjects
+
+
+def data_dir_of(data: DataConfig) -> str:
+  """Where the built datasets live; the synthetic twin never shares a folder with real data."""
+  if data.data_dir is not None:
+    return data.data_dir
+  return "data/tfds" if data.manual_dir else "data/tfds_synthetic"
 
 
 @dataclasses.dataclass(frozen=True)

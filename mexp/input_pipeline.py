@@ -51,9 +51,9 @@ def load(data: config_lib.DataConfig) -> Clips:
   import mexp.datasets  # noqa: F401  (registers the builders)
 
   name = f"{data.dataset}/{data.builder_config}"
-  builder = tfds.builder(name, data_dir=data.data_dir)
+  builder = tfds.builder(name, data_dir=config_lib.data_dir_of(data))
   names = builder.info.features["emotion"].names
-  source = tfds.data_source(name, data_dir=data.data_dir, split="train")
+  source = tfds.data_source(name, data_dir=config_lib.data_dir_of(data), split="train")
   keep, dropped = [], collections.Counter()
   classes = labels.task_classes(data.task)
   for i in range(len(source)):

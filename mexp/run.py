@@ -15,7 +15,8 @@ def apply_flags(config: config_lib.Config, argv=None, description: str = "") -> 
   parser.add_argument("--manual_dir", default=None,
                       help="a CASME II folder (default: the synthetic twin, generated once)")
   parser.add_argument("--workdir", default=config.workdir)
-  parser.add_argument("--data_dir", default=config.data.data_dir)
+  parser.add_argument("--data_dir", default=config.data.data_dir,
+                      help="where built datasets live (default data/tfds, data/tfds_synthetic)")
   parser.add_argument("--builder_config", default=config.data.builder_config)
   parser.add_argument("--task", default=config.data.task, help="seed6, casme2_5 or megc3")
   parser.add_argument("--folds", default=config.data.folds, help="'loso' or a number of folds")

@@ -58,6 +58,11 @@ print(json.dumps(rows))
 
   _, again = build_lib.build("casme2", manual_dir=casme2_dir, data_dir=data_dir, config=TINY)
   assert again.startswith("reused") and "4 samples written" in again
+  # Another folder never silently reuses this one's dataset.
+  other = tmp_path / "other"
+  casme2_dir.rename(other)
+  with pytest.raises(FileExistsError, match="was built from .*CASME2, not .*other"):
+    build_lib.build("casme2", manual_dir=other, data_dir=data_dir, config=TINY)
 
 
 def test_failed_build_leaves_no_dataset(casme2_dir, tmp_path):

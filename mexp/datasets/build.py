@@ -17,7 +17,7 @@ from mexp.preprocess import face
 REPORT = "build_report.json"
 # What a build reports as a one-line error instead of a traceback.
 INPUT_ERRORS = (sheets.SheetError, builder_lib.BuildError, frames_io.FrameReadError,
-                face.NoFaceError, FileNotFoundError)
+                face.NoFaceError, FileNotFoundError, FileExistsError)
 
 
 def quiet_tfds_logs() -> None:
@@ -52,9 +52,12 @@ def build(name: str, *, manual_dir: str | os.PathLike, data_dir: str | os.PathLi
                          skip_invalid=skip_invalid, **kwargs)
   report_path = Path(dataset.data_dir) / REPORT
   if dataset.is_prepared() and not overwrite:
-    summary = (json.loads(report_path.read_text())["summary"] if report_path.exists()
-               else "(no build report)")
-    return dataset, f"reused {dataset.data_dir}\n{summary}"
+    report = json.loads(report_path.read_text()) if report_path.exists() else {}
+    built_from = report.get("manual_dir")
+    if built_from and Path(built_from).resolve() != manual_dir.resolve():
+      raise FileExistsError(f"{dataset.data_dir} was built from {built_from}, not {manual_dir}; "
+                            "use another --data_dir, or --overwrite to rebuild it")
+    return dataset, f"reused {dataset.data_dir}\n{report.get('summary', '(no build report)')}"
   mode = (tfds.download.GenerateMode.FORCE_REDOWNLOAD if overwrite
           else tfds.download.GenerateMode.REUSE_DATASET_IF_EXISTS)
   # TFDS writes into an `incomplete.*` folder and renames it only on success.
@@ -80,5 +83,6 @@ def prepare(data) -> tuple[tfds.core.DatasetBuilder, str]:
     if not (manual_dir / "CASME2-coding-synthetic.xlsx").exists():
       synthetic.generate(manual_dir, subjects=data.synthetic_subjects, seed=data.synthetic_seed,
                          progress=True)
-  return build(data.dataset, manual_dir=manual_dir, data_dir=data.data_dir,
+  from mexp import config as config_lib
+  return build(data.dataset, manual_dir=manual_dir, data_dir=config_lib.data_dir_of(data),
                config=data.builder_config, skip_invalid=data.skip_invalid)
