@@ -153,7 +153,7 @@ def fit(config: config_lib.Config, clips: pipeline.Clips, train_idx: np.ndarray,
   if progress:
     from tqdm import tqdm
     bar = tqdm(total=total, initial=start, desc=f"fold {fold_dir.name}", unit="step",
-               dynamic_ncols=True, leave=False)
+               dynamic_ncols=True, leave=False, mininterval=1.0)
   step = start
   for epoch in range(start // spe, config.optim.epochs):
     for k, (index_B, mask_B) in enumerate(pipeline.batch_indices(
