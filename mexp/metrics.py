@@ -60,3 +60,33 @@ def summarise(true_N, pred_N, subject_N, classes: tuple[str, ...]) -> dict:
                                for s in sorted(set(subject_N.tolist()))},
       "n": int(len(true_N)),
   }
+
+
+def interval_iou(a: tuple[int, int], b: tuple[int, int]) -> float:
+  """IoU of two inclusive frame intervals (onset, offset)."""
+  inter = min(a[1], b[1]) - max(a[0], b[0]) + 1
+  union = (a[1] - a[0] + 1) + (b[1] - b[0] + 1) - max(inter, 0)
+  return max(inter, 0) / union
+
+
+def match_intervals(pred: list[tuple[int, int]], truth: list[tuple[int, int]],
+                    min_iou: float = 0.5) -> list[tuple[int, int]]:
+  """One-to-one (pred index, truth index) pairs with IoU >= min_iou, best IoU first (MEGC)."""
+  pairs = sorted(((interval_iou(p, t), i, j) for i, p in enumerate(pred)
+                  for j, t in enumerate(truth)), reverse=True)
+  used_p, used_t, out = set(), set(), []
+  for iou, i, j in pairs:
+    if iou >= min_iou and i not in used_p and j not in used_t:
+      used_p.add(i)
+      used_t.add(j)
+      out.append((i, j))
+  return out
+
+
+def spotting_scores(tp: int, n_pred: int, n_truth: int) -> dict:
+  """Precision, recall and F1 = 2TP / (2TP + FP + FN) of spotted intervals."""
+  fp, fn = n_pred - tp, n_truth - tp
+  return {"tp": tp, "fp": fp, "fn": fn,
+          "precision": tp / n_pred if n_pred else 0.0,
+          "recall": tp / n_truth if n_truth else 0.0,
+          "f1": 2 * tp / (2 * tp + fp + fn) if (tp + fp + fn) else 0.0}

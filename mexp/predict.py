@@ -120,7 +120,8 @@ def spot_intervals(frames_NxHxWx3: np.ndarray, fps: float):
     x, y, w, h = face.detect_face_box(frames_NxHxWx3[0])
   except face.NoFaceError as e:
     raise PredictError(f"{e} (first frame)") from None
-  grey = np.stack([cv2.resize(cv2.cvtColor(f[y:y + h, x:x + w], cv2.COLOR_RGB2GRAY), (64, 64),
+  size = (spotting.CROP, spotting.CROP)
+  grey = np.stack([cv2.resize(cv2.cvtColor(f[y:y + h, x:x + w], cv2.COLOR_RGB2GRAY), size,
                               interpolation=cv2.INTER_AREA) for f in frames_NxHxWx3])
   return spotting.spot(spotting.motion_energy(grey, max(1, int(round(0.1 * fps)))), fps)
 

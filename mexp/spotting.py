@@ -14,6 +14,7 @@ import cv2
 import numpy as np
 
 EYE_BAND = (0.25, 0.55)  # rows of a face crop holding the eyes (blinks), as fractions
+CROP = 192  # face crop side for motion energy: a 1 px movement must survive the resize
 
 
 @dataclasses.dataclass(frozen=True)
@@ -59,7 +60,7 @@ def motion_energy(face_TxHxW: np.ndarray, lag: int) -> np.ndarray:
 
 
 def spot(energy_T: np.ndarray, fps: float, *, k: float = 4.0, max_seconds: float = 0.5,
-         min_seconds: float = 0.04, merge_seconds: float = 0.1) -> list[Interval]:
+         min_seconds: float = 0.04, merge_seconds: float = 0.3) -> list[Interval]:
   """Intervals where the energy exceeds median + k * MAD of the whole curve.
 
   Args:
@@ -69,7 +70,7 @@ def spot(energy_T: np.ndarray, fps: float, *, k: float = 4.0, max_seconds: float
     max_seconds: longest micro-expression; longer intervals are 'macro'.
     min_seconds: shorter intervals are noise.
     merge_seconds: runs closer than this are one movement (onset->apex and apex->offset show as
-      two bumps of a lagged difference).
+      two bumps of a lagged difference; a held macro-expression, as two bumps further apart).
 
   Returns:
     Intervals in frame indices, each widened by 20 ms per side so that the onset and offset

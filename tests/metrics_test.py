@@ -38,3 +38,17 @@ def test_all_wrong_is_zero_not_nan():
 def test_confusion_counts_every_pair():
   c = metrics.confusion_matrix(np.array([2, 2, 0]), np.array([2, 0, 0]), 3)
   assert c.tolist() == [[1, 0, 0], [0, 0, 0], [1, 0, 1]]
+
+
+def test_interval_iou_and_megc_matching():
+  assert metrics.interval_iou((10, 19), (10, 19)) == 1.0
+  assert metrics.interval_iou((10, 19), (15, 24)) == pytest.approx(5 / 15)
+  assert metrics.interval_iou((0, 4), (5, 9)) == 0.0
+  truth = [(100, 129), (300, 339)]
+  pred = [(105, 130), (98, 125), (200, 220), (305, 345)]
+  pairs = metrics.match_intervals(pred, truth)
+  # (105,130) vs (100,129): IoU 25/31; (98,125) vs it: 26/32 -> the better one wins, once.
+  assert sorted(pairs) == [(1, 0), (3, 1)]
+  s = metrics.spotting_scores(len(pairs), len(pred), len(truth))
+  assert (s["tp"], s["fp"], s["fn"]) == (2, 2, 0)
+  assert s["f1"] == pytest.approx(4 / 6) and s["recall"] == 1.0 and s["precision"] == 0.5
