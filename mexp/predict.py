@@ -38,6 +38,7 @@ class Predictor:
   spec: clip_lib.ClipSpec
   classes: tuple[str, ...]
   state: object
+  forward: object  # jitted (params, raw_1xTxHxWxC, saliency_1xTxHxWxS) -> probabilities_1xK
 
 
 def load(workdir: str | Path) -> Predictor:
@@ -73,7 +74,12 @@ def load(workdir: str | Path) -> Predictor:
   except (ValueError, KeyError, TypeError) as e:
     raise PredictError(f"{checkpoint_dir}: the checkpoint does not match {saved} "
                        f"({type(e).__name__}: {str(e).splitlines()[0][:200]})") from None
-  return Predictor(config=config, spec=spec, classes=classes, state=state)
+  import jax
+  forward = jax.jit(lambda params, raw, sal: jax.nn.softmax(
+      state.apply_fn({"params": params}, raw, sal, train=False), axis=-1))
+  raw, sal = pipeline.to_float(dummy.raw_NxTxHxWxC, dummy.saliency_NxTxHxWxS, spec.saliency)
+  forward(state.params, raw, sal).block_until_ready()  # compile now, not on the first event
+  return Predictor(config=config, spec=spec, classes=classes, state=state, forward=forward)
 
 
 def read_input(path: str | Path, fps: float | None) -> tuple[np.ndarray, np.ndarray, float]:
@@ -93,24 +99,26 @@ def read_input(path: str | Path, fps: float | None) -> tuple[np.ndarray, np.ndar
 
 
 def classify(predictor: Predictor, frames_NxHxWx3: np.ndarray, numbers_N: np.ndarray,
-             onset: int, offset: int) -> np.ndarray:
-  """Class probabilities (K,) of the interval onset..offset (frame numbers)."""
-  import jax
+             onset: int, offset: int, box: tuple[int, int, int, int] | None = None) -> np.ndarray:
+  """Class probabilities (K,) of the interval onset..offset (frame numbers).
+
+  The face is detected on the onset frame, unless a tracked (x, y, w, h) `box` is given.
+  """
   from mexp import input_pipeline as pipeline
   keep = (numbers_N >= onset) & (numbers_N <= offset)
   if keep.sum() < MIN_FRAMES:
     raise PredictError(f"interval {onset}..{offset} holds {int(keep.sum())} frame(s); the model "
                        f"needs at least {MIN_FRAMES}")
+  frames = frames_NxHxWx3[keep] if box is None else face.crop_clip(frames_NxHxWx3[keep], box)
   try:
-    out = clip_lib.process_clip(frames_NxHxWx3[keep], numbers_N[keep], onset=int(numbers_N[keep][0]),
+    out = clip_lib.process_clip(frames, numbers_N[keep], onset=int(numbers_N[keep][0]),
                                 apex=None, offset=int(numbers_N[keep][-1]), spec=predictor.spec,
-                                detect_face=True)
+                                detect_face=box is None)
   except face.NoFaceError as e:
     raise PredictError(f"{e} (frame {onset})") from None
   raw, sal = pipeline.to_float(out.raw_TxHxWxC[None], out.saliency_TxHxWxS[None],
                                predictor.spec.saliency)
-  logits = predictor.state.apply_fn({"params": predictor.state.params}, raw, sal, train=False)
-  return np.asarray(jax.nn.softmax(logits, axis=-1))[0]
+  return np.asarray(predictor.forward(predictor.state.params, raw, sal))[0]
 
 
 def spot_intervals(frames_NxHxWx3: np.ndarray, fps: float):

@@ -25,36 +25,51 @@ class Interval:
   peak: float  # energy in baseline deviations
 
 
+def energy_mask(size: int) -> np.ndarray:
+  """Pixels of a size x size face crop that count: no eye band (blinks), no border (drift)."""
+  keep = np.ones((size, size), bool)
+  keep[int(EYE_BAND[0] * size):int(EYE_BAND[1] * size)] = False
+  border = max(2, size // 10)
+  keep[:border], keep[-border:], keep[:, :border], keep[:, -border:] = False, False, False, False
+  return keep
+
+
+def denoise(face_HxW: np.ndarray) -> np.ndarray:
+  return cv2.GaussianBlur(face_HxW.astype(np.float32), (0, 0), 1.0)
+
+
+def pair_energy(before_HxW: np.ndarray, after_HxW: np.ndarray, keep_HxW: np.ndarray,
+                window_HxW: np.ndarray) -> float:
+  """Mean of the top 2% of |after - before| inside `keep`, after aligning `after` to `before` by
+  phase correlation (a micro-expression is local: a whole-face mean would dilute it)."""
+  size = before_HxW.shape[::-1]
+  aligned, dx, dy = after_HxW, 0.0, 0.0
+  for _ in range(2):  # phase correlation underestimates sub-pixel shifts: refine once
+    # phaseCorrelate windows its inputs in place: hand it copies.
+    (ddx, ddy), _ = cv2.phaseCorrelate(before_HxW.copy(), aligned.copy(), window_HxW)
+    dx, dy = dx + ddx, dy + ddy
+    aligned = cv2.warpAffine(after_HxW, np.float32([[1, 0, -dx], [0, 1, -dy]]), size,
+                             borderMode=cv2.BORDER_REFLECT)
+  diff = np.abs(aligned - before_HxW)[keep_HxW]
+  return float(np.sort(diff)[-max(1, diff.size // 50):].mean())
+
+
 def motion_energy(face_TxHxW: np.ndarray, lag: int) -> np.ndarray:
-  """Per-frame motion: the mean of the top 2% of |frame - frame[t - lag]| (a micro-expression is
-  local, so a whole-face mean would dilute it), after light denoising and after aligning the two
-  frames by phase correlation.
+  """Per-frame motion energy (pair_energy) against the frame `lag` earlier, on denoised crops.
 
   Args:
-    face_TxHxW: grey face crops, float or uint8.
+    face_TxHxW: square grey face crops, float or uint8.
     lag: frames between the compared pair (about 0.1 s).
 
   Returns:
     float32 (T,); the first `lag` frames repeat the first measured value.
   """
-  frames = np.stack([cv2.GaussianBlur(f, (0, 0), 1.0) for f in face_TxHxW.astype(np.float32)])
-  h = frames.shape[1]
-  keep = np.ones(frames.shape[1:], bool)
-  keep[int(EYE_BAND[0] * h):int(EYE_BAND[1] * h)] = False
-  border = max(2, h // 10)  # what drift moves in at the edges is not expression
-  keep[:border], keep[-border:], keep[:, :border], keep[:, -border:] = False, False, False, False
+  frames = np.stack([denoise(f) for f in face_TxHxW])
+  keep = energy_mask(frames.shape[1])
   window = cv2.createHanningWindow(frames.shape[1:][::-1], cv2.CV_32F)
   energy = np.zeros(len(frames), np.float32)
   for t in range(lag, len(frames)):
-    aligned, dx, dy = frames[t], 0.0, 0.0
-    for _ in range(2):  # phase correlation underestimates sub-pixel shifts: refine once
-      # phaseCorrelate windows its inputs in place: hand it copies.
-      (ddx, ddy), _ = cv2.phaseCorrelate(frames[t - lag].copy(), aligned.copy(), window)
-      dx, dy = dx + ddx, dy + ddy
-      aligned = cv2.warpAffine(frames[t], np.float32([[1, 0, -dx], [0, 1, -dy]]),
-                               frames.shape[1:][::-1], borderMode=cv2.BORDER_REFLECT)
-    diff = np.abs(aligned - frames[t - lag])[keep]
-    energy[t] = np.sort(diff)[-max(1, diff.size // 50):].mean()
+    energy[t] = pair_energy(frames[t - lag], frames[t], keep, window)
   energy[:lag] = energy[lag] if lag < len(energy) else 0
   return energy
 

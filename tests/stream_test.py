@@ -1,0 +1,59 @@
+import json
+
+import numpy as np
+import pytest
+
+from mexp import stream, synthetic
+
+
+def _feed(spotter, energies):
+  return [i for t, e in enumerate(energies) if (i := spotter.update(t, float(e))) is not None]
+
+
+def test_online_spotter_micro_and_macro():
+  rng = np.random.default_rng(0)
+  energy = 1 + 0.05 * rng.standard_normal(700)
+  energy[200:220] += 2.0  # 0.2 s at 100 fps: micro
+  energy[400:520] += 2.0  # 1.2 s: macro
+  found = _feed(stream.OnlineSpotter(100.0), energy)
+  assert [i.kind for i in found] == ["micro", "macro"]
+  micro, macro = found
+  assert 196 <= micro.onset <= 200 and 219 <= micro.offset <= 223
+  assert 396 <= macro.onset <= 400 and 519 <= macro.offset <= 523
+
+
+def test_online_spotter_is_quiet_on_noise_and_during_warmup():
+  rng = np.random.default_rng(1)
+  assert _feed(stream.OnlineSpotter(100.0), 1 + 0.05 * rng.standard_normal(500)) == []
+  energy = np.ones(60)
+  energy[10:20] = 50  # inside the 0.5 s warm-up: becomes baseline, not an event
+  assert _feed(stream.OnlineSpotter(100.0), energy) == []
+
+
+def test_cli_streams_json_lines(trained_workdir, tmp_path, capsys):
+  videos = synthetic.write_long_videos(tmp_path / "long", videos=1, seconds=4.0, fps=50, micro=1)
+  assert stream.main(["--workdir", str(trained_workdir[0]),
+                      "--video", str(videos / "video01.avi")]) == 0
+  for line in capsys.readouterr().out.splitlines():
+    event = json.loads(line)
+    assert event["kind"] in ("micro", "macro") and event["end_s"] >= event["start_s"]
+    assert event["latency_ms"] >= event["compute_ms"] >= 0
+    if event["kind"] == "micro" and "error" not in event:
+      assert 0 < event["probability"] <= 1
+
+
+@pytest.mark.parametrize("make,message", [
+    (lambda p: None, "no such video file"),
+    (lambda p: p.write_bytes(b"\x00" * 64), "not a readable video"),
+])
+def test_cli_bad_video(trained_workdir, tmp_path, capsys, make, message):
+  path = tmp_path / "in.avi"
+  make(path)
+  assert stream.main(["--workdir", str(trained_workdir[0]), "--video", str(path)]) == 2
+  err = capsys.readouterr().err
+  assert message in err and len(err.strip().splitlines()) == 1
+
+
+def test_cli_workdir_without_checkpoint(tmp_path, capsys):
+  assert stream.main(["--workdir", str(tmp_path), "--camera", "0"]) == 2
+  assert "no config.json" in capsys.readouterr().err
