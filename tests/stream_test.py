@@ -10,16 +10,19 @@ def _feed(spotter, energies):
   return [i for t, e in enumerate(energies) if (i := spotter.update(t, float(e))) is not None]
 
 
-def test_online_spotter_micro_and_macro():
+@pytest.mark.parametrize("fps", [25.0, 100.0, 200.0])
+def test_online_spotter_micro_and_macro_by_time(fps):
+  f = lambda seconds: int(round(seconds * fps))  # noqa: E731
   rng = np.random.default_rng(0)
-  energy = 1 + 0.05 * rng.standard_normal(700)
-  energy[200:220] += 2.0  # 0.2 s at 100 fps: micro
-  energy[400:520] += 2.0  # 1.2 s: macro
-  found = _feed(stream.OnlineSpotter(100.0), energy)
+  energy = 1 + 0.05 * rng.standard_normal(f(7.0))
+  energy[f(2.0):f(2.2)] += 2.0  # 0.2 s: micro
+  energy[f(4.0):f(5.2)] += 2.0  # 1.2 s: macro
+  found = _feed(stream.OnlineSpotter(fps), energy)
   assert [i.kind for i in found] == ["micro", "macro"]
   micro, macro = found
-  assert 196 <= micro.onset <= 200 and 219 <= micro.offset <= 223
-  assert 396 <= macro.onset <= 400 and 519 <= macro.offset <= 523
+  pad = f(0.02) + 1
+  assert abs(micro.onset - f(2.0)) <= pad and abs(micro.offset - (f(2.2) - 1)) <= pad
+  assert abs(macro.onset - f(4.0)) <= pad and abs(macro.offset - (f(5.2) - 1)) <= pad
 
 
 def test_online_spotter_is_quiet_on_noise_and_during_warmup():
