@@ -93,3 +93,17 @@ def test_builder_reads_the_synthetic_folder(synthetic_dir, tmp_path):
       assert bool(x["apex_estimated"]) and abs(int(x["apex"]) - true_apex) <= 6
     else:
       assert int(x["apex"]) == s.apex and not x["apex_estimated"]
+
+
+def test_builds_are_identical_run_to_run(synthetic_dir, tmp_path):
+  # The builder detects faces in a thread pool: results must not depend on thread timing.
+  import tensorflow_datasets as tfds
+  arrays = []
+  for run in ("a", "b"):
+    build_lib.build("casme2", manual_dir=synthetic_dir, data_dir=tmp_path / run,
+                    config="t8_32x32_grey_onset")
+    source = tfds.data_source("casme2/t8_32x32_grey_onset", data_dir=tmp_path / run, split="train")
+    arrays.append({source[i]["clip"]: source[i]["raw"] for i in range(len(source))})
+  assert arrays[0].keys() == arrays[1].keys()
+  for clip, raw in arrays[0].items():
+    np.testing.assert_array_equal(raw, arrays[1][clip])

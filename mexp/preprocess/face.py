@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import functools
+import threading
 
 import cv2
 import numpy as np
@@ -12,12 +12,18 @@ class NoFaceError(ValueError):
   """OpenCV's detector found no face in the frame."""
 
 
-@functools.lru_cache(maxsize=None)
+_local = threading.local()
+
+
 def _cascade() -> cv2.CascadeClassifier:
-  # The cascade ships inside opencv-python (< 5); nothing is downloaded.
-  cascade = cv2.CascadeClassifier(cv2.data.haarcascades + "haarcascade_frontalface_default.xml")
-  if cascade.empty():
-    raise RuntimeError("OpenCV's bundled Haar face cascade did not load; is opencv-python < 5?")
+  # One per thread: a CascadeClassifier shared by threads returns different faces from run to run
+  # (the builder detects in a thread pool). The cascade ships inside opencv-python (< 5).
+  cascade = getattr(_local, "cascade", None)
+  if cascade is None:
+    cascade = cv2.CascadeClassifier(cv2.data.haarcascades + "haarcascade_frontalface_default.xml")
+    if cascade.empty():
+      raise RuntimeError("OpenCV's bundled Haar face cascade did not load; is opencv-python < 5?")
+    _local.cascade = cascade
   return cascade
 
 
