@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures
+import contextlib
 import dataclasses
 import json
 import os
@@ -265,6 +266,24 @@ def write_sheet(path: Path, clips: list[ClipPlan]) -> None:
   book.save(path)
 
 
+@contextlib.contextmanager
+def _atomic_dir(out_dir: str | os.PathLike):
+  """Yields a temporary sibling folder, renamed to out_dir only when the block completes."""
+  out = Path(out_dir)
+  if out.exists() and any(out.iterdir()):
+    raise FileExistsError(f"{out}: exists and is not empty")
+  out.parent.mkdir(parents=True, exist_ok=True)
+  tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.incomplete-", dir=out.parent))
+  try:
+    yield tmp
+    if out.exists():
+      out.rmdir()
+    tmp.rename(out)
+  finally:
+    if tmp.exists():
+      shutil.rmtree(tmp)
+
+
 def generate(out_dir: str | os.PathLike, *, subjects: int = 8, seed: int = 0,
              clips_per_emotion: int = 2, workers: int | None = None, progress: bool = False) -> Path:
   """Writes the synthetic CASME II folder atomically (a temp folder renamed when complete).
@@ -280,13 +299,8 @@ def generate(out_dir: str | os.PathLike, *, subjects: int = 8, seed: int = 0,
   Returns:
     The folder, ready for `python -m mexp.datasets build casme2 --manual_dir`.
   """
-  out = Path(out_dir)
-  if out.exists() and any(out.iterdir()):
-    raise FileExistsError(f"{out}: exists and is not empty")
   faces, clips = plan(subjects, seed, clips_per_emotion)
-  out.parent.mkdir(parents=True, exist_ok=True)
-  tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.incomplete-", dir=out.parent))
-  try:
+  with _atomic_dir(out_dir) as tmp:
     with concurrent.futures.ThreadPoolExecutor(workers or os.cpu_count()) as pool:
       jobs = [pool.submit(_write_clip, tmp, faces[c.subject - 1], c) for c in clips]
       if progress:
@@ -295,13 +309,7 @@ def generate(out_dir: str | os.PathLike, *, subjects: int = 8, seed: int = 0,
       for job in jobs:
         job.result()
     write_sheet(tmp / "CASME2-coding-synthetic.xlsx", clips)
-    if out.exists():
-      out.rmdir()
-    tmp.rename(out)
-  finally:
-    if tmp.exists():
-      shutil.rmtree(tmp)
-  return out
+  return Path(out_dir)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -375,15 +383,10 @@ def write_long_videos(out_dir: str | os.PathLike, *, videos: int = 4, seed: int 
   Each video: a neutral face with `micro` micro-expressions and one macro-expression, 2 blinks,
   slow head motion and noise. ground_truth.json lists every event's frames, kind and emotion.
   """
-  out = Path(out_dir)
-  if out.exists() and any(out.iterdir()):
-    raise FileExistsError(f"{out}: exists and is not empty")
   rng = np.random.default_rng([seed, 1])
   frames = int(seconds * fps)
-  out.parent.mkdir(parents=True, exist_ok=True)
-  tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.incomplete-", dir=out.parent))
   truth = {"fps": fps, "frames": frames, "videos": []}
-  try:
+  with _atomic_dir(out_dir) as tmp:
     for v in range(videos):
       face = random_face(rng)
       events, blinks = plan_long_video(rng, frames, fps, micro)
@@ -395,13 +398,7 @@ def write_long_videos(out_dir: str | os.PathLike, *, videos: int = 4, seed: int 
       truth["videos"].append({"file": name, "blinks": blinks,
                               "events": [dataclasses.asdict(e) for e in events]})
     (tmp / "ground_truth.json").write_text(json.dumps(truth, indent=1))
-    if out.exists():
-      out.rmdir()
-    tmp.rename(out)
-  finally:
-    if tmp.exists():
-      shutil.rmtree(tmp)
-  return out
+  return Path(out_dir)
 
 
 def main(argv=None) -> int:
