@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import time
 from pathlib import Path
 
@@ -14,6 +13,7 @@ import numpy as np
 from mexp import config as config_lib
 from mexp import input_pipeline as pipeline
 from mexp import metrics, models, plots, train
+from mexp.io import files
 
 
 class WorkdirMismatchError(ValueError):
@@ -21,9 +21,7 @@ class WorkdirMismatchError(ValueError):
 
 
 def _write_json(path: Path, obj) -> None:
-  tmp = path.with_suffix(".tmp")
-  tmp.write_text(json.dumps(obj, indent=1))
-  os.replace(tmp, path)
+  files.write_text_atomic(path, json.dumps(obj, indent=1))
 
 
 def check_workdir(config: config_lib.Config) -> Path:

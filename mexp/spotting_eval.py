@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from mexp import labels, metrics, predict
+from mexp.io import files
 
 
 def evaluate(model_workdir: str | os.PathLike, videos_dir: str | os.PathLike) -> dict:
@@ -87,7 +88,5 @@ def table(results: dict) -> str:
 def write(results: dict, out_dir: str | os.PathLike) -> Path:
   out = Path(out_dir)
   out.mkdir(parents=True, exist_ok=True)
-  tmp = out / "results.json.tmp"
-  tmp.write_text(json.dumps(results, indent=1, default=lambda x: np.asarray(x).tolist()))
-  tmp.replace(out / "results.json")
-  return out / "results.json"
+  return files.write_text_atomic(
+      out / "results.json", json.dumps(results, indent=1, default=lambda x: np.asarray(x).tolist()))

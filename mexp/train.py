@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +19,7 @@ from mexp import checkpoints
 from mexp import config as config_lib
 from mexp import input_pipeline as pipeline
 from mexp import models
+from mexp.io import files
 
 Batch = dict[str, jax.Array]  # raw_BxTxHxWxC, saliency_BxTxHxWxS (uint8), label_B, mask_B
 Metrics = dict[str, jax.Array]
@@ -105,9 +105,7 @@ def predict(evaluate, state, clips: pipeline.Clips, indices: np.ndarray, batch_s
 
 
 def _write_jsonl(path: Path, records: list[dict]) -> None:
-  tmp = path.with_suffix(".tmp")
-  tmp.write_text("".join(json.dumps(r) + "\n" for r in records))
-  os.replace(tmp, path)
+  files.write_text_atomic(path, "".join(json.dumps(r) + "\n" for r in records))
 
 
 def fit(config: config_lib.Config, clips: pipeline.Clips, train_idx: np.ndarray,

@@ -10,6 +10,7 @@ from pathlib import Path
 import tensorflow_datasets as tfds
 
 from mexp.datasets import builder as builder_lib
+from mexp.io import files
 from mexp.io import frames as frames_io
 from mexp.io import sheets
 from mexp.preprocess import face
@@ -67,10 +68,9 @@ def build(name: str, *, manual_dir: str | os.PathLike, data_dir: str | os.PathLi
   header = (f"sheet {dataset.sheet_report.sheet}\nframes {dataset.sheet_report.tree}"
             if dataset.sheet_report else "")
   summary = f"{header}\n{summary}".strip()
-  tmp = report_path.with_suffix(".tmp")
-  tmp.write_text(json.dumps({"manual_dir": str(manual_dir), "summary": summary,
-                             "skipped": dataset.skipped, "samples": dataset.written}, indent=1))
-  tmp.replace(report_path)
+  files.write_text_atomic(report_path, json.dumps(
+      {"manual_dir": str(manual_dir), "summary": summary, "skipped": dataset.skipped,
+       "samples": dataset.written}, indent=1))
   return dataset, f"built {dataset.data_dir}\n{summary}"
 
 
