@@ -35,13 +35,14 @@ def bench(shape_TxHxW, width_factor: float, conv: str, batch: int = 16, repeats:
   rng = np.random.default_rng(0)
   clips = pipeline.Clips(
       raw_NxTxHxWxC=rng.integers(0, 255, (batch, t, h, w, 1), dtype=np.uint8),
-      saliency_NxTxHxWxS=rng.integers(0, 255, (batch, t, h, w, 1), dtype=np.uint8),
+      saliency_NxTxHxWxS=rng.random((batch, t, h, w, 1)).astype(np.float16),
       label_N=(np.arange(batch) % 6).astype(np.int32), subject_N=np.array(["s"] * batch),
-      clip_N=np.array(["c"] * batch), classes=tuple("abcdef"), dropped={}, saliency_kind="median")
+      clip_N=np.array(["c"] * batch), classes=tuple("abcdef"), dropped={}, saliency_kind="median",
+      apex_index_N=np.zeros(batch, np.int32))
   mesh = pipeline.data_mesh()
   state = train.create_state(config, 6, clips, np.ones(6, np.float32), 10, jax.random.key(0))
   model = models.TwoStream3DCNN(config.model, 6)
-  raw, sal = pipeline.to_float(clips.raw_NxTxHxWxC[:1], clips.saliency_NxTxHxWxS[:1], "median")
+  raw, sal = pipeline.to_float(clips.raw_NxTxHxWxC[:1], clips.saliency_NxTxHxWxS[:1])
   gflops = models.forward_gflops(model, state.params, raw, sal)
   params = models.parameter_count(state.params)
   # Committed to the replicated sharding first, as fit() does: an uncommitted state would compile

@@ -64,11 +64,20 @@ class AugmentConfig:
 
 
 @dataclasses.dataclass(frozen=True)
+class ProbeConfig:
+  """The floor (mexp.baselines): a linear probe on onset -> apex flow, fixed, never tuned."""
+  grid: int = 8  # flow area-pooled to grid x grid
+  c: float = 0.1  # inverse L2 strength, as sklearn's LogisticRegression(C=...)
+  steps: int = 300  # L-BFGS iterations (converged: the objective is convex)
+
+
+@dataclasses.dataclass(frozen=True)
 class Config:
   data: DataConfig = DataConfig()
   model: ModelConfig = ModelConfig()
   optim: OptimConfig = OptimConfig()
   augment: AugmentConfig = AugmentConfig()
+  probe: ProbeConfig = ProbeConfig()
   workdir: str = "workdir/two_stream"
   seed: int = 0
   checkpoint_every: int = 50  # steps
@@ -86,7 +95,7 @@ def from_dict(d: dict) -> Config:
     ValueError: naming any key this version of Config does not have.
   """
   nested = {"data": DataConfig, "model": ModelConfig, "optim": OptimConfig,
-            "augment": AugmentConfig}
+            "augment": AugmentConfig, "probe": ProbeConfig}
   kwargs = {}
   for key, value in d.items():
     if key not in Config.__dataclass_fields__:

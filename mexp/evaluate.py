@@ -12,8 +12,11 @@ import numpy as np
 
 from mexp import config as config_lib
 from mexp import input_pipeline as pipeline
+from mexp import baselines
+from mexp import folds as folds_lib
 from mexp import metrics, models, plots, train
 from mexp.io import files
+from mexp.preprocess import motion
 
 
 class WorkdirMismatchError(ValueError):
@@ -41,22 +44,24 @@ def check_workdir(config: config_lib.Config) -> Path:
   return workdir
 
 
-def protocol(config: config_lib.Config, clips: pipeline.Clips, n_folds: int) -> str:
+def protocol(config: config_lib.Config, clips: pipeline.Clips, n_folds: int,
+             method: str | None = None) -> str:
+  """How every number of a run was obtained: folds, data, task, method and model selection."""
   folds = "LOSO" if config.data.folds == "loso" else f"{config.data.folds}-fold subject-wise"
   subjects = len(set(clips.subject_N.tolist()))
-  val = (f", {config.data.val_subjects} validation subject(s) from the training side"
+  val = (f", {config.data.val_subjects} validation subject(s) per fold from the training side"
          if config.data.val_subjects else "")
+  method = method or (f"fixed schedule of {config.optim.epochs} epochs, no model selection on "
+                      f"test subjects{val}")
   return (f"{folds} CV ({n_folds} folds, {subjects} subjects, {len(clips.label_N)} clips), "
           f"{config.data.dataset}/{config.data.builder_config}, task {config.data.task} "
-          f"({len(clips.classes)} classes), fixed schedule of {config.optim.epochs} epochs{val}, "
-          "test predictions pooled over folds")
+          f"({len(clips.classes)} classes), {method}, test predictions pooled over folds")
 
 
 def model_stats(config: config_lib.Config, clips: pipeline.Clips) -> dict:
   """Parameter count and forward GFLOPs per clip of the configured model on these clips."""
   model = models.TwoStream3DCNN(config.model, len(clips.classes))
-  raw, sal = pipeline.to_float(clips.raw_NxTxHxWxC[:1], clips.saliency_NxTxHxWxS[:1],
-                               clips.saliency_kind)
+  raw, sal = pipeline.to_float(clips.raw_NxTxHxWxC[:1], clips.saliency_NxTxHxWxS[:1])
   params = model.init(jax.random.key(0), raw, sal, train=False)["params"]
   return {"parameters": models.parameter_count(params),
           "forward_gflops_per_clip": round(models.forward_gflops(model, params, raw, sal), 4),
@@ -76,7 +81,7 @@ def cross_validate(config: config_lib.Config, clips: pipeline.Clips, *,
   """
   workdir = check_workdir(config)
   mesh = pipeline.data_mesh()
-  folds = pipeline.make_folds(clips.subject_N, config.data.folds,
+  folds = folds_lib.make_folds(clips.subject_N, config.data.folds,
                               val_subjects=config.data.val_subjects, seed=config.seed)
   steps = train.compile_steps(mesh, config, clips.saliency_kind)
   stats = model_stats(config, clips)
@@ -107,34 +112,75 @@ def cross_validate(config: config_lib.Config, clips: pipeline.Clips, *,
     train.fit(config, clips, everyone, everyone[:0], final_dir, len(folds), mesh, steps,
               progress=progress)
 
+  results = report(config, clips, folds, rows, protocol(config, clips, len(folds)), histories)
+  results["model"] = stats
+  results["final_model"] = "final/checkpoints (all subjects)" if config.final_model else None
+  results["floor"] = floor(config, clips, folds)
+  results["seconds_this_run"] = round(time.time() - start, 1)
+  _write_json(workdir / "results.json", results)
+  return results
+
+
+def _pooled(rows: list[dict], classes) -> dict:
   true = np.concatenate([r["label"] for r in rows])
   pred = np.concatenate([np.argmax(np.asarray(r["probabilities"]), 1) for r in rows])
   subjects = np.concatenate([r["subject"] for r in rows])
-  summary = metrics.summarise(true, pred, subjects, clips.classes)
-  text = protocol(config, clips, len(folds))
-  results = {
+  return metrics.summarise(true, pred, subjects, classes)
+
+
+def floor(config: config_lib.Config, clips: pipeline.Clips, folds) -> dict | None:
+  """The linear probe on the same folds: protocol and pooled metrics; None without flow."""
+  if clips.saliency_kind not in motion.FLOW_KINDS:
+    return None
+  rows = baselines.cross_validate(config.probe, clips, folds)
+  return {"protocol": protocol(config, clips, len(folds), baselines.description(config.probe)),
+          "metrics": _pooled(rows, clips.classes)}
+
+
+def report(config: config_lib.Config, clips: pipeline.Clips, folds, rows: list[dict],
+           text: str, histories: dict | None = None) -> dict:
+  """Pooled metrics of per-fold test predictions, written with confusion.png (and curves.png)."""
+  workdir = Path(config.workdir)
+  summary = _pooled(rows, clips.classes)
+  plots.confusion(workdir / "confusion.png", summary["confusion"], clips.classes, text)
+  if histories:
+    plots.curves(workdir / "curves.png", histories, text)
+  return {
       "protocol": text, "task": config.data.task, "classes": list(clips.classes),
-      "dropped_by_task": clips.dropped, "config": dataclasses.asdict(config),
-      "model": stats, "metrics": summary,
+      "dropped_by_task": clips.dropped, "config": dataclasses.asdict(config), "metrics": summary,
       "folds": [{"name": f.name, "test_subjects": sorted(set(clips.subject_N[f.test].tolist())),
                  "n_train": len(f.train), "n_val": len(f.val), "n_test": len(f.test)}
                 for f in folds],
-      "final_model": "final/checkpoints (all subjects)" if config.final_model else None,
-      "seconds_this_run": round(time.time() - start, 1),
   }
+
+
+def probe_only(config: config_lib.Config, clips: pipeline.Clips) -> dict:
+  """The floor on its own (experiments/linear_probe.py): results.json in the same format."""
+  workdir = check_workdir(config)
+  baselines.check_flow(clips.saliency_kind)
+  folds = folds_lib.make_folds(clips.subject_N, config.data.folds,
+                               val_subjects=config.data.val_subjects, seed=config.seed)
+  rows = baselines.cross_validate(config.probe, clips, folds)
+  text = protocol(config, clips, len(folds), baselines.description(config.probe))
+  results = report(config, clips, folds, rows, text)
   _write_json(workdir / "results.json", results)
-  plots.confusion(workdir / "confusion.png", summary["confusion"], clips.classes, text)
-  plots.curves(workdir / "curves.png", histories, text)
   return results
 
 
 def table(results: dict) -> str:
-  """The terminal report: every number with its protocol."""
+  """The terminal report: every number with its protocol, and the floor beside it."""
   m, p = results["metrics"], results["protocol"]
   tag = f"[{p.split(' (')[0]}, {results['task']}, pooled over folds]"
-  lines = [f"protocol: {p}", f"{'metric':<10} {'value':>7}  protocol"]
+  fl = results.get("floor")
+  lines = [f"protocol: {p}"]
+  if fl:
+    lines.append(f"floor:    {fl['protocol']}")
+  elif "floor" in results:
+    lines.append("floor:    n/a (the linear probe needs a flow saliency: flow or ststnet)")
+  lines.append(f"{'metric':<10} {'value':>7} {'floor' if fl else '':>7}  protocol")
   for name in ("uf1", "uar", "accuracy"):
-    lines.append(f"{name.upper():<10} {m[name]:>7.3f}  {tag}")
+    floor_value = f"{fl['metrics'][name]:>7.3f}" if fl else " " * 7
+    lines.append(f"{name.upper():<10} {m[name]:>7.3f} {floor_value}  {tag}")
   lines.append("per class (recall / F1 / support):")
   for c, v in m["per_class"].items():
     recall = "  n/a" if v["recall"] is None else f"{v['recall']:.3f}"

@@ -66,9 +66,9 @@ def load(workdir: str | Path) -> Predictor:
                        "--no_final_model to get the deployable model)")
   shape = (1, spec.frames, spec.height, spec.width)
   dummy = pipeline.Clips(np.zeros(shape + (spec.channels,), np.uint8),
-                         np.zeros(shape + (spec.saliency_channels,), np.uint8),
+                         np.zeros(shape + (spec.saliency_channels,), np.float16),
                          np.zeros(1, np.int32), np.array(["s"]), np.array(["c"]), classes, {},
-                         spec.saliency)
+                         spec.saliency, np.zeros(1, np.int32))
   try:
     state = train.restore_state(config, dummy, checkpoint_dir, pipeline.data_mesh())
   except (ValueError, KeyError, TypeError) as e:
@@ -77,7 +77,7 @@ def load(workdir: str | Path) -> Predictor:
   import jax
   forward = jax.jit(lambda params, raw, sal: jax.nn.softmax(
       state.apply_fn({"params": params}, raw, sal, train=False), axis=-1))
-  raw, sal = pipeline.to_float(dummy.raw_NxTxHxWxC, dummy.saliency_NxTxHxWxS, spec.saliency)
+  raw, sal = pipeline.to_float(dummy.raw_NxTxHxWxC, dummy.saliency_NxTxHxWxS)
   forward(state.params, raw, sal).block_until_ready()  # compile now, not on the first event
   return Predictor(config=config, spec=spec, classes=classes, state=state, forward=forward)
 
@@ -116,8 +116,7 @@ def classify(predictor: Predictor, frames_NxHxWx3: np.ndarray, numbers_N: np.nda
                                 detect_face=box is None)
   except face.NoFaceError as e:
     raise PredictError(f"{e} (frame {onset})") from None
-  raw, sal = pipeline.to_float(out.raw_TxHxWxC[None], out.saliency_TxHxWxS[None],
-                               predictor.spec.saliency)
+  raw, sal = pipeline.to_float(out.raw_TxHxWxC[None], out.saliency_TxHxWxS[None])
   return np.asarray(predictor.forward(predictor.state.params, raw, sal))[0]
 
 

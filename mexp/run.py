@@ -12,6 +12,7 @@ from mexp import config as config_lib
 def apply_flags(config: config_lib.Config, argv=None, description: str = "") -> config_lib.Config:
   """The few overrides every experiment takes on the command line."""
   parser = argparse.ArgumentParser(description=description)
+  parser.add_argument("--variant", default=None, help="the experiment's get_config(variant)")
   parser.add_argument("--manual_dir", default=None,
                       help="a CASME II folder (default: the synthetic twin, generated once)")
   parser.add_argument("--workdir", default=config.workdir)
@@ -23,6 +24,7 @@ def apply_flags(config: config_lib.Config, argv=None, description: str = "") -> 
   parser.add_argument("--val_subjects", type=int, default=config.data.val_subjects)
   parser.add_argument("--epochs", type=int, default=config.optim.epochs)
   parser.add_argument("--batch_size", type=int, default=config.optim.batch_size)
+  parser.add_argument("--learning_rate", type=float, default=config.optim.learning_rate)
   parser.add_argument("--width_factor", type=float, default=config.model.width_factor)
   parser.add_argument("--seed", type=int, default=config.seed)
   parser.add_argument("--no_final_model", action="store_true",
@@ -34,24 +36,46 @@ def apply_flags(config: config_lib.Config, argv=None, description: str = "") -> 
       data=dataclasses.replace(config.data, manual_dir=args.manual_dir, data_dir=args.data_dir,
                                builder_config=args.builder_config, task=args.task,
                                folds=args.folds, val_subjects=args.val_subjects),
-      optim=dataclasses.replace(config.optim, epochs=args.epochs, batch_size=args.batch_size),
+      optim=dataclasses.replace(config.optim, epochs=args.epochs, batch_size=args.batch_size,
+                                learning_rate=args.learning_rate),
       model=dataclasses.replace(config.model, width_factor=args.width_factor))
 
 
-def main(config: config_lib.Config, argv=None, description: str = "") -> int:
-  """Parses flags, prepares the data, cross-validates and prints the report; 2 on bad input."""
-  config = apply_flags(config, argv, description)
-  from mexp import evaluate, input_pipeline
+def config_from_argv(get_config, argv=None, description: str = ""):
+  """get_config(--variant) with the command line's overrides; (config, the variant)."""
+  parser = argparse.ArgumentParser(add_help=False)
+  parser.add_argument("--variant", default=None)
+  known, rest = parser.parse_known_args(argv)
+  config = get_config(known.variant) if known.variant else get_config()
+  return apply_flags(config, rest, description), known.variant
+
+
+def main(get_config, argv=None, description: str = "", probe_only: bool = False) -> int:
+  """Parses flags, prepares the data, cross-validates and prints the report; 2 on bad input.
+
+  Args:
+    get_config: the experiment's get_config(variant); `--variant NAME` picks the variant.
+    argv: the command line (sys.argv[1:] when None).
+    description: for --help.
+    probe_only: run only the floor (the linear probe), not the deep model.
+  """
+  config, _ = config_from_argv(get_config, argv, description)
+  from mexp import evaluate, input_pipeline, train
   from mexp.datasets import build as build_lib
   build_lib.quiet_tfds_logs()
   try:
     _, summary = build_lib.prepare(config.data)
     print(summary.splitlines()[0])
     clips = input_pipeline.load(config.data)
-    results = evaluate.cross_validate(config, clips)
-  except (*build_lib.INPUT_ERRORS, evaluate.WorkdirMismatchError, ValueError) as e:
+    if probe_only:
+      results = evaluate.probe_only(config, clips)
+    else:
+      results = evaluate.cross_validate(config, clips)
+  except (*build_lib.INPUT_ERRORS, evaluate.WorkdirMismatchError, train.NonFiniteLossError,
+          ValueError) as e:
     print(f"error: {e}", file=sys.stderr)
     return 2
   print(evaluate.table(results))
-  print(f"wrote {config.workdir}/results.json, confusion.png, curves.png")
+  print(f"wrote {config.workdir}/results.json, confusion.png"
+        + ("" if probe_only else ", curves.png"))
   return 0

@@ -15,6 +15,7 @@ from flax import struct
 from flax.training import train_state
 from jax.sharding import NamedSharding, PartitionSpec as P
 
+from mexp import augment as augment_lib
 from mexp import checkpoints
 from mexp import config as config_lib
 from mexp import input_pipeline as pipeline
@@ -36,20 +37,23 @@ def weighted_xent(logits_BxK, label_B, weights_K, mask_B) -> jax.Array:
   return jnp.sum(xent_B * w_B) / jnp.maximum(jnp.sum(w_B), 1e-8)
 
 
-def make_optimizer(optim: config_lib.OptimConfig, steps_per_epoch: int):
+def make_schedule(optim: config_lib.OptimConfig, steps_per_epoch: int) -> optax.Schedule:
+  """Linear warmup, then cosine decay to 1% of the peak."""
   total = max(1, optim.epochs * steps_per_epoch)
   warmup = min(optim.warmup_epochs * steps_per_epoch, total - 1)
-  schedule = optax.warmup_cosine_decay_schedule(0.0, optim.learning_rate, max(warmup, 0), total,
-                                                end_value=optim.learning_rate * 0.01)
-  tx = optax.adamw(schedule, weight_decay=optim.weight_decay)
+  return optax.warmup_cosine_decay_schedule(0.0, optim.learning_rate, max(warmup, 0), total,
+                                            end_value=optim.learning_rate * 0.01)
+
+
+def make_optimizer(optim: config_lib.OptimConfig, steps_per_epoch: int):
+  tx = optax.adamw(make_schedule(optim, steps_per_epoch), weight_decay=optim.weight_decay)
   return optax.chain(optax.clip_by_global_norm(optim.grad_clip), tx) if optim.grad_clip else tx
 
 
 def create_state(config: config_lib.Config, num_classes: int, sample: pipeline.Clips,
                  class_weights_K: np.ndarray, steps_per_epoch: int, rng: jax.Array) -> TrainState:
   model = models.TwoStream3DCNN(config.model, num_classes)
-  raw, sal = pipeline.to_float(sample.raw_NxTxHxWxC[:1], sample.saliency_NxTxHxWxS[:1],
-                               sample.saliency_kind)
+  raw, sal = pipeline.to_float(sample.raw_NxTxHxWxC[:1], sample.saliency_NxTxHxWxS[:1])
   params = model.init(rng, raw, sal, train=False)["params"]
   return TrainState.create(apply_fn=model.apply, params=params,
                            tx=make_optimizer(config.optim, steps_per_epoch),
@@ -60,10 +64,10 @@ def train_step(state: TrainState, batch: Batch, rng: jax.Array, *,
                augment: config_lib.AugmentConfig, saliency_kind: str) -> tuple[TrainState, Metrics]:
   """One optimiser step on a global batch sharded over the 'data' axis."""
   k_aug, k_drop = jax.random.split(rng)
-  raw_BxTxHxWxC, sal_BxTxHxWxS = pipeline.to_float(batch["raw"], batch["saliency"], saliency_kind)
+  raw_BxTxHxWxC, sal_BxTxHxWxS = pipeline.to_float(batch["raw"], batch["saliency"])
   keys_B = jax.random.split(k_aug, raw_BxTxHxWxC.shape[0])
   raw_BxTxHxWxC, sal_BxTxHxWxS = jax.vmap(
-      functools.partial(pipeline.augment, cfg=augment, saliency_kind=saliency_kind))(
+      functools.partial(augment_lib.augment, cfg=augment, saliency_kind=saliency_kind))(
           keys_B, raw_BxTxHxWxC, sal_BxTxHxWxS)
 
   def loss_fn(params):
@@ -72,14 +76,16 @@ def train_step(state: TrainState, batch: Batch, rng: jax.Array, *,
     return weighted_xent(logits_BxK, batch["label"], state.class_weights_K, batch["mask"]), logits_BxK
 
   (loss, logits_BxK), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
+  count = jnp.sum(batch["mask"])
   correct = jnp.sum((jnp.argmax(logits_BxK, -1) == batch["label"]) * batch["mask"])
-  return state.apply_gradients(grads=grads), {"loss": loss, "correct": correct,
-                                              "count": jnp.sum(batch["mask"])}
+  # Summed over the epoch on the device and read once at its end (no per-step host sync).
+  sums = jnp.stack([loss * count, correct, count, optax.global_norm(grads) * count])
+  return state.apply_gradients(grads=grads), {"sums": sums}
 
 
 def eval_step(state: TrainState, batch: Batch, *, saliency_kind: str) -> jax.Array:
   """Class probabilities (B, K), no augmentation, no dropout."""
-  raw, sal = pipeline.to_float(batch["raw"], batch["saliency"], saliency_kind)
+  raw, sal = pipeline.to_float(batch["raw"], batch["saliency"])
   return jax.nn.softmax(state.apply_fn({"params": state.params}, raw, sal, train=False), axis=-1)
 
 
@@ -108,6 +114,38 @@ def _write_jsonl(path: Path, records: list[dict]) -> None:
   files.write_text_atomic(path, "".join(json.dumps(r) + "\n" for r in records))
 
 
+class NonFiniteLossError(FloatingPointError):
+  """Training diverged."""
+
+
+SUMS = ("loss", "correct", "count", "grad_norm")  # what a train step sums for the epoch log
+
+
+def _progress_bar(total: int, start: int, name: str):
+  """A tqdm bar on a terminal; elsewhere (CI, nohup, a log file) None: one line per epoch."""
+  import sys
+  if not sys.stderr.isatty():
+    return None
+  from tqdm import tqdm
+  return tqdm(total=total, initial=start, desc=f"fold {name}", unit="step", dynamic_ncols=True,
+              leave=False, mininterval=1.0)
+
+
+def epoch_record(epoch: int, step: int, sums_4: np.ndarray, learning_rate: float) -> dict:
+  """The epoch's means from its summed (loss*n, correct, n, grad_norm*n)."""
+  n = max(float(sums_4[2]), 1.0)
+  return {"epoch": epoch, "step": step, "train_loss": float(sums_4[0]) / n,
+          "train_accuracy": float(sums_4[1]) / n, "grad_norm": float(sums_4[3]) / n,
+          "learning_rate": learning_rate}
+
+
+def weighted_nll(probs_NxK: np.ndarray, label_N: np.ndarray, weights_K: np.ndarray) -> float:
+  """The training loss's formula (class-weighted cross-entropy) on predicted probabilities."""
+  w = weights_K[label_N]
+  nll = -np.log(probs_NxK[np.arange(len(label_N)), label_N] + 1e-9)
+  return float(np.sum(w * nll) / max(np.sum(w), 1e-8))
+
+
 def fit(config: config_lib.Config, clips: pipeline.Clips, train_idx: np.ndarray,
         val_idx: np.ndarray, fold_dir: Path, fold_number: int, mesh, steps, *,
         progress: bool = True, stop_after_steps: int | None = None) -> tuple[TrainState, list]:
@@ -120,11 +158,14 @@ def fit(config: config_lib.Config, clips: pipeline.Clips, train_idx: np.ndarray,
     fold_number: folded into the root key, so every fold has its own randomness.
     mesh: the ('data',) mesh.
     steps: (train, evaluate) from compile_steps, shared by every fold.
-    progress: show a progress bar with ETA.
+    progress: a progress bar on a terminal, one line per epoch otherwise.
     stop_after_steps: stop early (tests only), as if killed after a checkpoint.
 
   Returns:
     (the final state, the per-epoch history).
+
+  Raises:
+    NonFiniteLossError: when an epoch's training loss is NaN or infinite.
   """
   batch = config.optim.batch_size
   if batch % mesh.size:
@@ -136,22 +177,20 @@ def fit(config: config_lib.Config, clips: pipeline.Clips, train_idx: np.ndarray,
   weights = pipeline.class_weights(clips.label_N[train_idx], len(clips.classes)) \
       if config.optim.class_weighted else np.ones(len(clips.classes), np.float32)
   state = create_state(config, len(clips.classes), clips, weights, spe, k_init)
+  schedule = make_schedule(config.optim, spe)
   replicated = NamedSharding(mesh, P())
-  target = jax.device_put({"state": state, "epoch_sums": np.zeros(3, np.float32)}, replicated)
+  zeros = np.zeros(len(SUMS), np.float32)
+  target = jax.device_put({"state": state, "epoch_sums": zeros}, replicated)
   mngr = checkpoints.manager(fold_dir / "checkpoints")
   restored, start = checkpoints.restore_latest(mngr, target)
-  state, epoch_sums = restored["state"], np.asarray(restored["epoch_sums"])
+  state, epoch_sums = restored["state"], restored["epoch_sums"]
   log_path = fold_dir / "metrics.jsonl"
   history = [json.loads(line) for line in log_path.read_text().splitlines()] \
       if log_path.exists() else []
   history = [h for h in history if h["step"] <= start]  # lines after the checkpoint are redone
   train, evaluate = steps
 
-  bar = None
-  if progress:
-    from tqdm import tqdm
-    bar = tqdm(total=total, initial=start, desc=f"fold {fold_dir.name}", unit="step",
-               dynamic_ncols=True, leave=False, mininterval=1.0)
+  bar = _progress_bar(total, start, fold_dir.name) if progress else None
   step = start
   for epoch in range(start // spe, config.optim.epochs):
     for k, (index_B, mask_B) in enumerate(pipeline.batch_indices(
@@ -161,25 +200,32 @@ def fit(config: config_lib.Config, clips: pipeline.Clips, train_idx: np.ndarray,
         continue
       state, m = train(state, pipeline.shard_batch(clips, index_B, mask_B, mesh),
                        jax.random.fold_in(k_steps, step))
-      epoch_sums = epoch_sums + np.array([float(m["loss"]) * float(m["count"]),
-                                          float(m["correct"]), float(m["count"])], np.float32)
+      epoch_sums = epoch_sums + m["sums"]
       step += 1
       if bar:
         bar.update(1)
-        bar.set_postfix(epoch=f"{epoch + 1}/{config.optim.epochs}",
-                        loss=f"{epoch_sums[0] / max(epoch_sums[2], 1):.3f}")
-      if step % spe == 0:  # epoch end
-        record = {"epoch": epoch + 1, "step": step,
-                  "train_loss": float(epoch_sums[0] / max(epoch_sums[2], 1)),
-                  "train_accuracy": float(epoch_sums[1] / max(epoch_sums[2], 1))}
+      if step % spe == 0:  # epoch end: the one host read of the epoch's sums
+        record = epoch_record(epoch + 1, step, np.asarray(epoch_sums), float(schedule(step - 1)))
+        if not np.isfinite(record["train_loss"]):
+          mngr.close()
+          raise NonFiniteLossError(
+              f"{fold_dir.name}: training loss is {record['train_loss']} at epoch {epoch + 1}; "
+              "lower --learning_rate (or check the data for NaN/inf)")
         if len(val_idx):
           probs = predict(evaluate, state, clips, val_idx, batch, mesh)
           labels = clips.label_N[val_idx]
           record["val_accuracy"] = float(np.mean(np.argmax(probs, 1) == labels))
-          record["val_loss"] = float(-np.mean(np.log(probs[np.arange(len(labels)), labels] + 1e-9)))
+          record["val_loss"] = weighted_nll(probs, labels, weights)
         history.append(record)
-        epoch_sums = np.zeros(3, np.float32)
+        epoch_sums = jax.device_put(zeros, replicated)
         _write_jsonl(log_path, history)
+        if bar:
+          bar.set_postfix(epoch=f"{epoch + 1}/{config.optim.epochs}",
+                          loss=f"{record['train_loss']:.3f}")
+        elif progress:
+          print(f"fold {fold_dir.name} epoch {epoch + 1}/{config.optim.epochs}: "
+                + ", ".join(f"{k} {v:.4g}" for k, v in record.items()
+                            if k not in ("epoch", "step")), flush=True)
       if step % config.checkpoint_every == 0 or step == total:
         checkpoints.save(mngr, step, {"state": state, "epoch_sums": epoch_sums})
       if stop_after_steps is not None and step >= stop_after_steps:
@@ -200,7 +246,7 @@ def restore_state(config: config_lib.Config, clips: pipeline.Clips, checkpoint_d
   """The latest state under `checkpoint_dir`, restored into a freshly built target."""
   weights = np.ones(len(clips.classes), np.float32)
   state = create_state(config, len(clips.classes), clips, weights, 1, jax.random.key(0))
-  target = jax.device_put({"state": state, "epoch_sums": np.zeros(3, np.float32)},
+  target = jax.device_put({"state": state, "epoch_sums": np.zeros(len(SUMS), np.float32)},
                           NamedSharding(mesh, P()))
   mngr = checkpoints.manager(checkpoint_dir)
   restored, step = checkpoints.restore_latest(mngr, target)

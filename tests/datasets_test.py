@@ -40,7 +40,8 @@ for i in range(len(ds)):
                    onset=int(x["onset"]), apex=int(x["apex"]), offset=int(x["offset"]),
                    est=bool(x["apex_estimated"]), aus=x["action_units"].decode(),
                    fixes=[f.decode() for f in x["fixes"]], raw=list(x["raw"].shape),
-                   sal=list(x["saliency"].shape), raw_dtype=str(x["raw"].dtype)))
+                   sal=list(x["saliency"].shape), raw_dtype=str(x["raw"].dtype),
+                   sal_dtype=str(x["saliency"].dtype), sal_max=float(x["saliency"].max())))
 print(json.dumps(rows))
 """)
   rows = {r["clip"]: r for r in json.loads(out)}
@@ -50,7 +51,10 @@ print(json.dumps(rows))
           clean["est"], clean["aus"], clean["fixes"]) == \
       ("casme2/sub01", "happiness", 46, 50, 55, False, "12", [])
   assert clean["raw"] == [4, 16, 16, 1] and clean["sal"] == [4, 16, 16, 1]
-  assert clean["raw_dtype"] == "uint8"
+  assert clean["raw_dtype"] == "uint8" and clean["sal_dtype"] == "float16"
+  assert clean["sal_max"] == 1.0  # median difference, in [0, 1] per clip
+  assert str(dataset.info.version) == "2.0.0"
+  assert dataset.info.features["saliency"].np_dtype == np.float16
   slash = rows["EP12_01f"]
   assert slash["est"] and slash["apex"] == 102 and slash["emotion"] == "disgust"
   assert rows["EP01_08"]["offset"] == 12 and "clamped" in rows["EP01_08"]["fixes"][0]
@@ -124,3 +128,17 @@ def test_casme_build_on_faces(tmp_path):
   (x,) = [tfds.data_source(f"casme/{TINY}", data_dir=tmp_path / "tfds", split="train")[0]]
   assert dataset.info.features["emotion"].names[x["emotion"]] == "contempt"
   assert x["subject"] == b"casme/sub01" and x["raw"].shape == (4, 16, 16, 1)
+
+
+def test_builder_configs():
+  names = [c.name for c in builder_lib.CONFIGS]
+  assert names[0] == "t16_64x64_grey_ststnet_apex_a128"  # the default
+  assert len(set(names)) == len(names)
+  assert {"t4_16x16_grey_median", "t4_16x16_grey_ststnet_apex_a32", "t16_32x32_grey_median",
+          "t8_32x32_grey_onset", "t16_32x32_grey_ststnet_apex_a128",
+          "t16_32x32_grey_median_apex_a128"} <= set(names)
+  for config in builder_lib.CONFIGS:
+    assert config.name == config.spec.name
+  tiny = {c.name: c.spec for c in builder_lib.CONFIGS}["t4_16x16_grey_ststnet_apex_a32"]
+  assert tiny.analysis_shape == (32, 32) and tiny.apex_centred and tiny.saliency_channels == 3
+  assert str(builder_lib.MicroExpressionBuilder.VERSION) == "2.0.0"

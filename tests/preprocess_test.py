@@ -1,3 +1,4 @@
+import cv2
 import numpy as np
 import pytest
 
@@ -9,7 +10,6 @@ from mexp.preprocess import face, motion, temporal
 def _textured_square(shift: int, size=64, seed=0):
   rng = np.random.default_rng(seed)
   texture = rng.integers(60, 200, (16, 16)).astype(np.float32)
-  import cv2
   texture = cv2.GaussianBlur(texture, (0, 0), 1)
   frame = np.full((size, size), 100, np.float32)
   frame[16:32, 16 + shift:32 + shift] = texture
@@ -46,8 +46,8 @@ def test_static_clip_has_zero_saliency(kind):
   sal = motion.saliency(kind, clip)
   assert sal.shape == (6, 32, 32, motion.saliency_channels(kind, 1))
   assert np.all(sal == 0)
-  stored = motion.saliency_to_uint8(kind, sal)
-  assert np.all(stored == (128 if kind == "flow" else 0))
+  stored = motion.saliency_to_stored(sal)
+  assert stored.dtype == np.float16 and np.all(stored == 0)  # 0 for every kind, flow included
 
 
 def test_onset_and_median_difference_known_answers():
@@ -60,11 +60,51 @@ def test_onset_and_median_difference_known_answers():
   assert median[2, 1, 1, 0] == 0.5 and median[4, 2, 2, 0] == 1 and median[0, 2, 2, 0] == 0
 
 
-def test_flow_uint8_encoding_keeps_sign():
+def test_stored_saliency_keeps_sign_and_units():
   flow = np.zeros((2, 2, 2, 2), np.float32)
   flow[1, 0, 0] = [2.0, -1.0]
-  stored = motion.saliency_to_uint8("flow", flow)
-  assert stored[1, 0, 0].tolist() == [255, 64] and stored[0, 0, 0].tolist() == [128, 128]
+  stored = motion.saliency_to_stored(flow)
+  assert stored.dtype == np.float16
+  assert stored[1, 0, 0].tolist() == [2.0, -1.0] and stored[0, 0, 0].tolist() == [0.0, 0.0]
+
+
+@pytest.mark.parametrize("kind", motion.FLOW_KINDS)
+def test_resize_saliency_scales_flow_vectors_with_the_size(kind):
+  sal = np.zeros((2, 4, 4, motion.saliency_channels(kind, 1)), np.float32)
+  sal[1, ..., 0] = np.array([[0, 2, 4, 6], [2, 4, 6, 8], [0, 0, 0, 0], [0, 0, 0, 0]])
+  sal[1, ..., 1] = -1.0
+  sal[1, ..., 2:] = 0.25  # strain, in ststnet: a ratio of lengths, unchanged
+  half = motion.resize_saliency(kind, sal, (2, 2))
+  assert half.shape == (2, 2, 2, sal.shape[-1]) and half.dtype == np.float32
+  assert np.all(half[0] == 0)
+  # Area means of 2x2 blocks (2, 6; 0, 0), then halved: 1 px at 4 px is 0.5 px at 2 px.
+  np.testing.assert_allclose(half[1, ..., 0], [[1, 3], [0, 0]])
+  np.testing.assert_allclose(half[1, ..., 1], -0.5)
+  np.testing.assert_allclose(half[1, ..., 2:], 0.25)
+  # u follows the width, v the height.
+  wide = motion.resize_saliency(kind, sal, (4, 2))
+  np.testing.assert_allclose(wide[1, 0, :, 0], [0.5, 2.5])  # (1, 5) x 2 / 4
+  np.testing.assert_allclose(wide[1, ..., 1], -1.0)
+  np.testing.assert_array_equal(motion.resize_saliency(kind, sal, (4, 4)), sal)  # same size
+
+
+@pytest.mark.parametrize("kind", ["strain", "median", "onset"])
+def test_resize_saliency_keeps_the_values_of_other_kinds(kind):
+  sal = np.full((1, 4, 4, 1), 0.3, np.float32)
+  sal[0, :2, :2] = 0.7
+  out = motion.resize_saliency(kind, sal, (2, 2))
+  np.testing.assert_allclose(out[0, ..., 0], [[0.7, 0.3], [0.3, 0.3]], rtol=1e-6)
+
+
+def test_ststnet_is_flow_and_raw_strain():
+  clip = np.stack([_textured_square(0), _textured_square(1), _textured_square(2)])[..., None]
+  flow = motion.saliency("flow", clip)
+  strain = motion.saliency("strain", clip)
+  np.testing.assert_array_equal(strain, motion.optical_strain(flow))  # not scaled to unit max
+  assert 0 < strain.max() < 1
+  ststnet = motion.saliency("ststnet", clip)
+  assert ststnet.shape == (3, 64, 64, 3) and motion.saliency_channels("ststnet", 1) == 3
+  np.testing.assert_array_equal(ststnet, np.concatenate([flow, strain], -1))
 
 
 def test_linear_ramp_resamples_exactly_even_across_a_gap():
@@ -128,5 +168,58 @@ def test_process_clip_shapes_and_apex_estimation():
   out = clip_lib.process_clip(frames.astype(np.uint8), numbers, onset=30, apex=None, offset=41,
                               spec=spec, detect_face=False)
   assert out.raw_TxHxWxC.shape == (4, 16, 16, 1) and out.saliency_TxHxWxS.shape == (4, 16, 16, 1)
+  assert out.raw_TxHxWxC.dtype == np.uint8 and out.saliency_TxHxWxS.dtype == np.float16
   assert out.apex == 37 and out.apex_estimated and out.face_box is None
-  assert out.saliency_TxHxWxS[0].max() == 0 and out.saliency_TxHxWxS.max() == 255
+  assert out.saliency_TxHxWxS[0].max() == 0 and out.saliency_TxHxWxS.max() == 1.0
+  assert out.saliency_TxHxWxS.min() >= 0
+
+
+def test_clip_spec_analysis_shape_and_name():
+  spec = clip_lib.ClipSpec(4, 32, 32, 1, "flow", analysis_size=128)
+  assert spec.name == "t4_32x32_grey_flow_a128" and spec.analysis_shape == (128, 128)
+  assert clip_lib.ClipSpec(4, 32, 48, 1, "flow", analysis_size=64).analysis_shape == (64, 96)
+  for size in (0, 16, 32):  # at or below the stored size: measured at the stored size
+    same = clip_lib.ClipSpec(4, 32, 32, 1, "flow", analysis_size=size)
+    assert same.name == "t4_32x32_grey_flow" and same.analysis_shape == (32, 32)
+  apex = clip_lib.ClipSpec(16, 64, 64, 1, "ststnet", apex_centred=True, analysis_size=128)
+  assert apex.name == "t16_64x64_grey_ststnet_apex_a128" and apex.saliency_channels == 3
+
+
+def _shifted_texture_clip(seed=0, size=256, pad=16):
+  """A smooth texture, then 3 frames of it shifted 1 px right (with a little noise), RGB uint8."""
+  rng = np.random.default_rng(seed)
+  big = cv2.GaussianBlur(rng.uniform(0, 1, (size + 2 * pad,) * 2).astype(np.float32), (0, 0), 2)
+  big = 128 + 40 * (big - big.mean()) / big.std()
+  moved = cv2.warpAffine(big, np.float32([[1, 0, 1], [0, 1, 0]]), big.shape[::-1],
+                         borderMode=cv2.BORDER_REFLECT)
+  frames = [big] + [moved + rng.normal(0, 1, big.shape) for _ in range(3)]
+  frames = np.stack([f[pad:pad + size, pad:pad + size] for f in frames])
+  return np.repeat(np.clip(np.rint(frames), 0, 255).astype(np.uint8)[..., None], 3, -1)
+
+
+def _process(frames, kind, analysis_size):
+  spec = clip_lib.ClipSpec(4, 32, 32, 1, kind, analysis_size=analysis_size)
+  return clip_lib.process_clip(frames, np.arange(4), onset=0, apex=2, offset=3, spec=spec,
+                               detect_face=False).saliency_TxHxWxS
+
+
+def test_flow_measured_at_analysis_size_is_accurate_in_stored_pixels():
+  frames = _shifted_texture_clip()
+  fine = _process(frames, "flow", 128)
+  assert fine.shape == (4, 32, 32, 2) and fine.dtype == np.float16
+  assert np.all(fine[0] == 0)
+  last = fine[-1, 4:-4, 4:-4].astype(np.float32)  # 1 px at 256 px is 1/8 px at 32 px
+  assert abs(last[..., 0].mean() - 1 / 8) < 0.015 and np.abs(last[..., 1]).mean() < 0.01
+  coarse = _process(frames, "flow", 0)[-1, 4:-4, 4:-4].astype(np.float32)  # at 32 px, as the seed
+  rms = lambda f: np.sqrt(np.mean((f[..., 0] - 1 / 8) ** 2 + f[..., 1] ** 2))  # noqa: E731
+  assert rms(coarse) >= 4 * rms(last), (rms(coarse), rms(last))
+
+
+def test_ststnet_is_flow_plus_near_zero_strain_for_a_translation():
+  frames = _shifted_texture_clip()
+  flow = _process(frames, "flow", 128)
+  ststnet = _process(frames, "ststnet", 128)
+  assert ststnet.shape == (4, 32, 32, 3) and ststnet.dtype == np.float16
+  np.testing.assert_array_equal(ststnet[..., :2], flow)
+  strain = ststnet[:, 4:-4, 4:-4, 2].astype(np.float32)
+  assert np.all(ststnet[0] == 0) and strain.mean() < 0.01 and strain.max() < 0.05

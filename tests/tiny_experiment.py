@@ -15,4 +15,4 @@ def get_config() -> config_lib.Config:
 
 
 if __name__ == "__main__":
-  sys.exit(run.main(get_config()))
+  sys.exit(run.main(get_config))

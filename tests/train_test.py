@@ -1,3 +1,4 @@
+import dataclasses
 import json
 import os
 import signal
@@ -8,6 +9,7 @@ from pathlib import Path
 
 import jax
 import numpy as np
+import optax
 import pytest
 from jax.sharding import Mesh
 
@@ -28,11 +30,11 @@ def _clips(n=8, seed=0):
   rng = np.random.default_rng(seed)
   return pipeline.Clips(
       raw_NxTxHxWxC=rng.integers(0, 255, (n, 4, 8, 8, 1), dtype=np.uint8),
-      saliency_NxTxHxWxS=rng.integers(0, 255, (n, 4, 8, 8, 1), dtype=np.uint8),
+      saliency_NxTxHxWxS=rng.random((n, 4, 8, 8, 1)).astype(np.float16),
       label_N=(np.arange(n) % 3).astype(np.int32),
       subject_N=np.array([f"casme2/sub{i // 2:02d}" for i in range(n)]),
       clip_N=np.array([f"EP{i:02d}" for i in range(n)]), classes=("a", "b", "c"), dropped={},
-      saliency_kind="median")
+      saliency_kind="median", apex_index_N=np.full(n, 2, np.int32))
 
 
 def test_train_steps_lower_the_loss_on_a_tiny_batch():
@@ -44,15 +46,64 @@ def test_train_steps_lower_the_loss_on_a_tiny_batch():
   losses = []
   for i in range(8):
     state, m = step(state, batch, jax.random.key(i))
-    losses.append(float(m["loss"]))
+    loss_n, _, count, _ = np.asarray(m["sums"])
+    losses.append(loss_n / count)
   assert losses[-1] < 0.7 * losses[0], losses
 
 
-def _fit(mesh, tmp_path, name, **kw):
+def test_train_step_sums_loss_correct_count_and_grad_norm():
+  mesh = pipeline.data_mesh()
   clips = _clips()
-  steps = train.compile_steps(mesh, CONFIG, "median")
-  return train.fit(CONFIG, clips, np.arange(8), np.arange(0), tmp_path / name, 0, mesh, steps,
-                   progress=False, **kw)
+  weights = np.array([1.0, 2.0, 0.5], np.float32)
+  state = train.create_state(CONFIG, 3, clips, weights, 10, jax.random.key(0))
+  mask = np.array([1, 1, 1, 0], np.float32)  # the last row is padding
+  # The expected sums, from the parameters before the step (no dropout, no augmentation here).
+  raw, sal = pipeline.to_float(clips.raw_NxTxHxWxC[:4], clips.saliency_NxTxHxWxS[:4])
+
+  def loss_fn(params):
+    logits = state.apply_fn({"params": params}, raw, sal, train=False)
+    return train.weighted_xent(logits, clips.label_N[:4], weights, mask), logits
+
+  (loss, logits), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
+  correct = np.sum((np.argmax(logits, -1) == clips.label_N[:4]) * mask)
+  expected = [3 * float(loss), correct, 3, 3 * float(optax.tree.norm(grads))]
+  step, _ = train.compile_steps(mesh, CONFIG, "median")
+  _, m = step(state, pipeline.shard_batch(clips, np.arange(4), mask, mesh), jax.random.key(0))
+  assert set(m) == {"sums"} and m["sums"].shape == (len(train.SUMS),)
+  np.testing.assert_allclose(np.asarray(m["sums"]), expected, rtol=1e-4)
+
+
+def test_epoch_record_known_answer():
+  record = train.epoch_record(3, 12, np.array([6.0, 3.0, 4.0, 2.0]), 1e-3)
+  assert record == {"epoch": 3, "step": 12, "train_loss": 1.5, "train_accuracy": 0.75,
+                    "grad_norm": 0.5, "learning_rate": 1e-3}
+  empty = train.epoch_record(1, 0, np.zeros(4), 0.0)  # no samples: no division by zero
+  assert empty["train_loss"] == empty["train_accuracy"] == empty["grad_norm"] == 0.0
+
+
+def test_weighted_nll_is_the_training_loss_on_probabilities():
+  rng = np.random.default_rng(0)
+  logits = rng.normal(size=(6, 3)).astype(np.float32)
+  labels = np.array([0, 1, 2, 2, 1, 0])
+  weights = np.array([1.0, 2.0, 0.5], np.float32)
+  probs = np.asarray(jax.nn.softmax(logits, -1))
+  xent = train.weighted_xent(logits, labels, weights, np.ones(6, np.float32))
+  assert train.weighted_nll(probs, labels, weights) == pytest.approx(float(xent), rel=1e-5)
+  uniform = np.full((6, 3), 1 / 3)
+  assert train.weighted_nll(uniform, labels, weights) == pytest.approx(np.log(3), rel=1e-6)
+  # Weights count: only class 1 weighs, so only rows 1 and 4 (p = 0.5 and 0.25) matter.
+  probs = np.full((6, 3), 1 / 3)
+  probs[1] = [0.25, 0.5, 0.25]
+  probs[4] = [0.5, 0.25, 0.25]
+  nll = train.weighted_nll(probs, labels, np.array([0.0, 1.0, 0.0]))
+  assert nll == pytest.approx(-(np.log(0.5) + np.log(0.25)) / 2, rel=1e-6)
+
+
+def _fit(mesh, tmp_path, name, config=CONFIG, clips=None, val=np.arange(0), progress=False, **kw):
+  clips = _clips() if clips is None else clips
+  steps = train.compile_steps(mesh, config, "median")
+  return train.fit(config, clips, np.arange(8), val, tmp_path / name, 0, mesh, steps,
+                   progress=progress, **kw)
 
 
 def test_two_devices_give_the_same_parameters_as_one(tmp_path):
@@ -69,9 +120,9 @@ def test_orbax_round_trip_keeps_optimizer_state(tmp_path):
   mesh = pipeline.data_mesh()
   state, _ = _fit(mesh, tmp_path, "a")
   mngr = checkpoints.manager(tmp_path / "ckpt")
-  checkpoints.save(mngr, 7, {"state": state, "epoch_sums": np.arange(3, dtype=np.float32)})
+  checkpoints.save(mngr, 7, {"state": state, "epoch_sums": np.arange(4, dtype=np.float32)})
   fresh = train.create_state(CONFIG, 3, _clips(), np.ones(3, np.float32), 2, jax.random.key(9))
-  target = jax.device_put({"state": fresh, "epoch_sums": np.zeros(3, np.float32)},
+  target = jax.device_put({"state": fresh, "epoch_sums": np.zeros(4, np.float32)},
                           jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec()))
   restored, step = checkpoints.restore_latest(checkpoints.manager(tmp_path / "ckpt"), target)
   assert step == 7
@@ -80,7 +131,7 @@ def test_orbax_round_trip_keeps_optimizer_state(tmp_path):
         jax.tree_util.tree_structure(getattr(state, part))
   for a, b in zip(jax.tree_util.tree_leaves(restored["state"]), jax.tree_util.tree_leaves(state)):
     np.testing.assert_array_equal(a, b)
-  np.testing.assert_array_equal(restored["epoch_sums"], [0, 1, 2])
+  np.testing.assert_array_equal(restored["epoch_sums"], [0, 1, 2, 3])
   assert int(restored["state"].opt_state[1][0].count) == int(state.step)  # adam's step count
 
 
@@ -92,6 +143,49 @@ def test_fit_resumes_to_the_same_result(tmp_path):
   for a, b in zip(jax.tree_util.tree_leaves(full), jax.tree_util.tree_leaves(resumed)):
     np.testing.assert_array_equal(a, b)
   assert history == resumed_history
+
+
+def test_metrics_log_has_grad_norm_and_learning_rate(tmp_path, capsys):
+  _, history = _fit(pipeline.data_mesh(), tmp_path, "log", progress=True)
+  lines = [json.loads(x) for x in (tmp_path / "log" / "metrics.jsonl").read_text().splitlines()]
+  assert lines == history and [h["step"] for h in lines] == [2, 4]
+  for h in lines:
+    assert set(h) == {"epoch", "step", "train_loss", "train_accuracy", "grad_norm",
+                      "learning_rate"}
+    assert np.isfinite(h["train_loss"]) and h["grad_norm"] > 0
+  # Cosine decay from 3e-3 to 3e-5 over 4 steps, read at the epoch's last step (1, then 3).
+  cosine = lambda k: 3e-3 * (0.01 + 0.99 * 0.5 * (1 + np.cos(np.pi * k / 4)))  # noqa: E731
+  assert [h["learning_rate"] for h in lines] == pytest.approx([cosine(1), cosine(3)], rel=1e-5)
+  # Not a terminal: one line per epoch instead of a progress bar.
+  out = capsys.readouterr().out.splitlines()
+  assert [line.split(":")[0] for line in out] == ["fold log epoch 1/2", "fold log epoch 2/2"]
+  assert "grad_norm" in out[0] and "learning_rate" in out[0]
+
+
+def test_validation_loss_is_class_weighted(tmp_path):
+  mesh, clips, val = pipeline.data_mesh(), _clips(), np.arange(3)
+  state, history = _fit(mesh, tmp_path, "val", val=val)
+  _, evaluate = train.compile_steps(mesh, CONFIG, "median")
+  probs = train.predict(evaluate, state, clips, val, 4, mesh)
+  weights = pipeline.class_weights(clips.label_N, 3)  # training labels 0,1,2,0,1,2,0,1
+  assert weights[2] > weights[0]
+  assert history[-1]["val_loss"] == pytest.approx(
+      train.weighted_nll(probs, clips.label_N[val], weights), rel=1e-5)
+  unweighted = -np.mean(np.log(probs[np.arange(3), clips.label_N[val]]))
+  assert history[-1]["val_loss"] != pytest.approx(unweighted, rel=1e-5)
+
+
+def test_divergence_raises_non_finite_loss_error(tmp_path):
+  mesh = pipeline.data_mesh()
+  huge = dataclasses.replace(CONFIG, optim=dataclasses.replace(CONFIG.optim, learning_rate=1e30))
+  with pytest.raises(train.NonFiniteLossError,
+                     match=r"training loss is (nan|inf) at epoch 1; lower --learning_rate"):
+    _fit(mesh, tmp_path, "huge", config=huge)
+  clips = _clips()
+  sal = clips.saliency_NxTxHxWxS.copy()
+  sal[3, 1, 2, 2] = np.nan
+  with pytest.raises(train.NonFiniteLossError, match="epoch 1"):
+    _fit(mesh, tmp_path, "nan", clips=dataclasses.replace(clips, saliency_NxTxHxWxS=sal))
 
 
 def _experiment(tiny, workdir, script="tests/tiny_experiment.py", extra=()):
@@ -139,6 +233,8 @@ def test_two_stream_experiment_end_to_end(trained_workdir):
   assert results["metrics"]["n"] == 12 and set(results["classes"]) >= {"happiness", "surprise"}
   assert results["protocol"].startswith("2-fold subject-wise CV (2 folds, 4 subjects, 12 clips)")
   assert results["model"]["parameters"] > 0 and results["model"]["forward_gflops_per_clip"] > 0
+  assert results["floor"] is None  # median saliency: no flow for the linear probe
+  assert "floor:    n/a (the linear probe needs a flow saliency" in result.stdout
   for name in ("confusion.png", "curves.png", "config.json"):
     assert (workdir / name).stat().st_size > 0
   assert list((workdir / "final" / "checkpoints").iterdir())  # the deployable all-subjects model

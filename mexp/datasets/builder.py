@@ -32,20 +32,25 @@ def make_configs(specs) -> list[ClipConfig]:
                      + (", apex-centred" if s.apex_centred else ""), spec=s) for s in specs]
 
 
-# The first is the default. Tiny ones keep tests fast.
+# The first is the default. `_a128`: motion measured on a 128 px face, then area-resized;
+# without it, at the stored size (the seed's way). Tiny ones keep tests fast.
 CONFIGS = make_configs([
+    clip_lib.ClipSpec(16, 64, 64, 1, "ststnet", apex_centred=True, analysis_size=128),
+    clip_lib.ClipSpec(16, 32, 32, 1, "ststnet", apex_centred=True, analysis_size=128),
+    clip_lib.ClipSpec(16, 32, 32, 1, "median", apex_centred=True, analysis_size=128),
+    clip_lib.ClipSpec(16, 32, 32, 1, "flow", apex_centred=True, analysis_size=128),
+    clip_lib.ClipSpec(16, 32, 32, 1, "ststnet", analysis_size=128),
+    clip_lib.ClipSpec(16, 64, 64, 1, "median", apex_centred=True, analysis_size=128),
+    clip_lib.ClipSpec(16, 64, 64, 1, "flow", apex_centred=True, analysis_size=128),
+    clip_lib.ClipSpec(16, 64, 64, 1, "strain", apex_centred=True, analysis_size=128),
+    clip_lib.ClipSpec(16, 64, 64, 1, "onset", apex_centred=True, analysis_size=128),
     clip_lib.ClipSpec(16, 64, 64, 1, "median"),
-    clip_lib.ClipSpec(16, 64, 64, 1, "onset"),
-    clip_lib.ClipSpec(16, 64, 64, 1, "flow"),
-    clip_lib.ClipSpec(16, 64, 64, 1, "strain"),
-    clip_lib.ClipSpec(16, 64, 64, 1, "median", apex_centred=True),
     clip_lib.ClipSpec(16, 32, 32, 1, "median"),
-    clip_lib.ClipSpec(16, 32, 32, 1, "onset"),
-    clip_lib.ClipSpec(16, 32, 32, 1, "flow"),
     clip_lib.ClipSpec(16, 112, 112, 3, "median"),
-    clip_lib.ClipSpec(32, 128, 128, 3, "flow"),
+    clip_lib.ClipSpec(32, 128, 128, 3, "ststnet", apex_centred=True, analysis_size=256),
     clip_lib.ClipSpec(8, 32, 32, 1, "onset"),
     clip_lib.ClipSpec(4, 16, 16, 1, "median"),
+    clip_lib.ClipSpec(4, 16, 16, 1, "ststnet", apex_centred=True, analysis_size=32),
 ])
 
 
@@ -56,8 +61,11 @@ class BuildError(ValueError):
 class MicroExpressionBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
   """Base for the database builders: subclasses say how to read their sheet."""
 
-  VERSION = tfds.core.Version("1.0.0")
-  RELEASE_NOTES = {"1.0.0": "First release."}
+  VERSION = tfds.core.Version("2.0.0")
+  RELEASE_NOTES = {"1.0.0": "First release.",
+                   "2.0.0": "Motion measured at analysis resolution; saliency stored as float16 in "
+                            "its own units (flow in stored pixels); the ststnet kind; faces aligned by "
+                            "5 landmarks ('alignment' says which path each clip took)."}
   BUILDER_CONFIGS = CONFIGS
   EMOTIONS: tuple[str, ...] = ()
 
@@ -84,7 +92,7 @@ class MicroExpressionBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=
         features=tfds.features.FeaturesDict({
             "raw": tfds.features.Tensor(shape=shape + (spec.channels,), dtype=np.uint8),
             "saliency": tfds.features.Tensor(shape=shape + (spec.saliency_channels,),
-                                             dtype=np.uint8),
+                                             dtype=np.float16),
             "emotion": tfds.features.ClassLabel(names=self.EMOTIONS),
             "subject": tfds.features.Text(),
             "clip": tfds.features.Text(),
@@ -94,6 +102,7 @@ class MicroExpressionBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=
             "apex_estimated": tfds.features.Scalar(dtype=np.bool_),
             "action_units": tfds.features.Text(),
             "fixes": tfds.features.Sequence(tfds.features.Text()),
+            "alignment": tfds.features.Text(),  # 'landmarks', 'haar' or 'none'
         }),
         supervised_keys=None,
     )
@@ -118,7 +127,7 @@ class MicroExpressionBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=
           self.skipped.append(str(error))
           continue
         self.written.append({k: example[k] for k in ("subject", "clip", "emotion",
-                                                     "apex_estimated", "fixes")})
+                                                     "apex_estimated", "fixes", "alignment")})
         yield f"{sample.subject}/{sample.clip}", example
 
 
@@ -149,16 +158,20 @@ def build_example(sample: sheets.Sample, spec: clip_lib.ClipSpec, detect_face: b
       "raw": out.raw_TxHxWxC, "saliency": out.saliency_TxHxWxS, "emotion": sample.emotion,
       "subject": sample.subject, "clip": sample.clip, "onset": sample.onset, "apex": out.apex,
       "offset": sample.offset, "apex_estimated": out.apex_estimated,
-      "action_units": sample.action_units, "fixes": fixes,
+      "action_units": sample.action_units, "fixes": fixes, "alignment": out.alignment,
   }
 
 
 def summarise(written: list[dict], skipped: list[str]) -> str:
   """The build summary: samples per emotion and per subject, then every fix and skip."""
   lines = [f"{len(written)} samples written, {len(skipped)} skipped"]
-  for title, key in (("per emotion", "emotion"), ("per subject", "subject")):
+  for title, key in (("per emotion", "emotion"), ("per subject", "subject"),
+                     ("face alignment", "alignment")):
     counts = collections.Counter(w[key] for w in written)
     lines.append(f"{title}: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+  haar = [f"{w['subject']}/{w['clip']}" for w in written if w.get("alignment") == "haar"]
+  if haar:
+    lines.append(f"no landmarks found, Haar box crop instead ({len(haar)}): {', '.join(haar)}")
   fixes = [(w, f) for w in written for f in w["fixes"]]
   lines.append(f"fixes applied ({len(fixes)}):")
   lines += [f"  {w['subject']}/{w['clip']}: {f}" for w, f in fixes]

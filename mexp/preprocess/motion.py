@@ -1,7 +1,9 @@
-"""Saliency / motion maps of a clip, and the uint8 encoding the datasets store.
+"""Saliency / motion maps of a clip, measured at analysis resolution, and what the datasets store.
 
 Every map is deterministic. Flow is measured from the onset frame to each frame (not frame to
-frame), so a movement of a pixel or two accumulates instead of vanishing in per-frame noise.
+frame), so a movement of a pixel or two accumulates instead of vanishing in per-frame noise. Maps
+are measured on the face at analysis resolution (a 1-3 px movement of a 250 px face is 0.1-0.4 px
+at 32 px, below what flow can see) and then area-resized to the stored size.
 """
 
 from __future__ import annotations
@@ -9,12 +11,15 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-SALIENCY_KINDS = ("median", "onset", "flow", "strain")
+SALIENCY_KINDS = ("median", "onset", "flow", "strain", "ststnet")
+# Kinds whose channel 0 is the horizontal flow u (negated by a horizontal flip).
+FLOW_KINDS = ("flow", "ststnet")
 
 
 def saliency_channels(kind: str, channels: int) -> int:
-  """Channels of a saliency kind's map: C for differences, 2 (u, v) for flow, 1 for strain."""
-  return {"median": channels, "onset": channels, "flow": 2, "strain": 1}[_check(kind)]
+  """Channels of a kind's map: C for differences, 2 (u, v) for flow, 1 for strain, 3 for ststnet."""
+  return {"median": channels, "onset": channels, "flow": 2, "strain": 1,
+          "ststnet": 3}[_check(kind)]
 
 
 def _check(kind: str) -> str:
@@ -82,8 +87,8 @@ def saliency(kind: str, clip_TxHxWxC: np.ndarray) -> np.ndarray:
   """The map of one kind for a clip of values in 0..255.
 
   Returns:
-    float32 (T, H, W, saliency_channels(kind, C)): differences and strain in [0, 1] per clip,
-    flow in pixels.
+    float32 (T, H, W, saliency_channels(kind, C)): differences in [0, 1] per clip; flow (u, v)
+    in pixels; strain dimensionless; ststnet is (u, v, strain), STSTNet's input per frame.
   """
   kind = _check(kind)
   if kind == "median":
@@ -94,14 +99,35 @@ def saliency(kind: str, clip_TxHxWxC: np.ndarray) -> np.ndarray:
   if grey.shape[-1] == 3:
     grey = grey @ np.array([0.299, 0.587, 0.114], np.float32)
   flow = optical_flow(grey[..., 0] if grey.ndim == 4 else grey)
-  return flow if kind == "flow" else _unit_max(optical_strain(flow))
+  if kind == "flow":
+    return flow
+  strain = optical_strain(flow)
+  return strain if kind == "strain" else np.concatenate([flow, strain], axis=-1)
 
 
-def saliency_to_uint8(kind: str, saliency_TxHxWxS: np.ndarray) -> np.ndarray:
-  """Stored encoding: [0, 1] maps -> 0..255; flow -> 128 + 127 * (u, v) / the clip's max |flow|."""
-  if _check(kind) == "flow":
-    return np.clip(np.rint(128 + 127 * _unit_max(saliency_TxHxWxS)), 0, 255).astype(np.uint8)
-  return np.clip(np.rint(255 * saliency_TxHxWxS), 0, 255).astype(np.uint8)
+def resize_saliency(kind: str, saliency_TxHxWxS: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+  """Area-resizes a map to (H, W); flow vectors are scaled by the size ratio, so they stay in
+  pixels of the new size (strain, a ratio of lengths, and differences keep their values).
+
+  Returns:
+    float32 (T, H, W, S).
+  """
+  t, h0, w0, s = saliency_TxHxWxS.shape
+  h, w = size
+  if (h, w) == (h0, w0):
+    return saliency_TxHxWxS.astype(np.float32)
+  out = np.stack([cv2.resize(np.ascontiguousarray(f, np.float32), (w, h),
+                             interpolation=cv2.INTER_AREA).reshape(h, w, s)
+                  for f in saliency_TxHxWxS])
+  if _check(kind) in FLOW_KINDS:
+    out[..., 0] *= w / w0
+    out[..., 1] *= h / h0
+  return out
+
+
+def saliency_to_stored(saliency_TxHxWxS: np.ndarray) -> np.ndarray:
+  """What datasets store: float16 in the map's own units (flow in stored pixels, signed)."""
+  return saliency_TxHxWxS.astype(np.float16)
 
 
 def motion_energy(clip_TxHxWxC: np.ndarray) -> np.ndarray:

@@ -1,0 +1,72 @@
+"""Subject-wise folds (LOSO or k folds) and the guard that no subject sits on two sides."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+
+class LeakageError(AssertionError):
+  """A subject on both sides of a fold."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Fold:
+  name: str
+  train: np.ndarray  # indices
+  val: np.ndarray
+  test: np.ndarray
+
+
+def check_no_leakage(fold: Fold, subject_N: np.ndarray) -> None:
+  """Raises LeakageError when any subject sits on two sides of the fold."""
+  sides = {k: set(subject_N[getattr(fold, k)]) for k in ("train", "val", "test")}
+  for a, b in (("train", "test"), ("train", "val"), ("val", "test")):
+    if sides[a] & sides[b]:
+      raise LeakageError(f"fold {fold.name}: subjects {sorted(sides[a] & sides[b])} are in both "
+                         f"{a} and {b}")
+
+
+def make_folds(subject_N: np.ndarray, scheme: str, *, val_subjects: int = 0,
+               seed: int = 0) -> list[Fold]:
+  """Subject-wise folds: 'loso' (one test subject each), or k folds over subjects.
+
+  Validation subjects, when asked for, come from each fold's training subjects only.
+
+  Args:
+    subject_N: the subject of every clip.
+    scheme: 'loso' or a number k.
+    val_subjects: how many training subjects each fold holds out for validation.
+    seed: shuffles the subjects for k folds and picks the validation subjects.
+
+  Returns:
+    The folds, each checked for leakage.
+  """
+  subjects = sorted(set(subject_N))
+  if scheme == "loso":
+    groups = [[s] for s in subjects]
+  else:
+    try:
+      k = int(scheme)
+    except ValueError:
+      raise ValueError(f"--folds {scheme!r}: expected 'loso' or a number of folds") from None
+    if not 2 <= k <= len(subjects):
+      raise ValueError(f"--folds {k}: with {len(subjects)} subjects, choose 2..{len(subjects)} "
+                       "folds (or 'loso')")
+    order = np.random.default_rng(seed).permutation(len(subjects))
+    groups = [[subjects[i] for i in sorted(part)] for part in np.array_split(order, k)]
+  folds = []
+  for i, test_subjects in enumerate(groups):
+    rest = [s for s in subjects if s not in test_subjects]
+    if len(rest) - val_subjects < 1:
+      raise ValueError(f"{val_subjects} validation subjects leave none of {len(rest)} to train on")
+    rng = np.random.default_rng([seed, i])
+    val = set(rng.choice(rest, size=val_subjects, replace=False)) if val_subjects else set()
+    fold = Fold(name="+".join(s.split("/")[-1] for s in test_subjects),
+                train=np.flatnonzero([s not in val and s in rest for s in subject_N]),
+                val=np.flatnonzero([s in val for s in subject_N]),
+                test=np.flatnonzero(np.isin(subject_N, test_subjects)))
+    check_no_leakage(fold, subject_N)
+    folds.append(fold)
+  return folds

@@ -1,0 +1,122 @@
+import contextlib
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+import tiny_experiment
+from mexp import config as config_lib
+from mexp import run
+from mexp.datasets import build as build_lib
+from mexp.datasets import builder as builder_lib
+
+ROOT = Path(__file__).parent.parent
+STSTNET = "t4_16x16_grey_ststnet_apex_a32"
+
+
+@pytest.fixture(scope="module")
+def experiments():
+  """experiments/two_stream.py and linear_probe.py as modules (their folder on sys.path)."""
+  monkeypatch = pytest.MonkeyPatch()
+  monkeypatch.syspath_prepend(str(ROOT / "experiments"))
+  import linear_probe
+  import two_stream
+  yield two_stream, linear_probe
+  monkeypatch.undo()
+
+
+def test_two_stream_variants(experiments):
+  two_stream, _ = experiments
+  configs = {v: two_stream.get_config(v) for v in two_stream.VARIANTS}
+  assert set(configs) == {"two_stream", "raw_only", "saliency_only", "seed_median"}
+  assert two_stream.get_config() == configs["two_stream"]
+  streams = {v: c.model.streams for v, c in configs.items()}
+  assert streams == {"two_stream": ("raw", "saliency"), "raw_only": ("raw",),
+                     "saliency_only": ("saliency",), "seed_median": ("raw", "saliency")}
+  builder = {v: c.data.builder_config for v, c in configs.items()}
+  assert builder == {"two_stream": "t16_32x32_grey_ststnet_apex_a128",
+                     "raw_only": "t16_32x32_grey_ststnet_apex_a128",
+                     "saliency_only": "t16_32x32_grey_ststnet_apex_a128",
+                     "seed_median": "t16_32x32_grey_median_apex_a128"}
+  assert set(builder.values()) <= {c.name for c in builder_lib.CONFIGS}
+  assert {c.workdir for c in configs.values()} == {f"workdir/{v}" for v in configs}
+  # Only the named parts differ between variants.
+  assert configs["raw_only"].optim == configs["two_stream"].optim
+  assert configs["seed_median"].model == configs["two_stream"].model
+  with pytest.raises(ValueError, match="unknown variant 'rgb'; expected one of two_stream, "):
+    two_stream.get_config("rgb")
+
+
+def test_variant_flag_picks_the_config(experiments):
+  two_stream, linear_probe = experiments
+  config, variant = run.config_from_argv(two_stream.get_config,
+                                         ["--variant", "raw_only", "--epochs", "3"])
+  assert variant == "raw_only" and config.model.streams == ("raw",)
+  assert config.optim.epochs == 3 and config.workdir == "workdir/raw_only"
+  config, variant = run.config_from_argv(two_stream.get_config, ["--learning_rate", "0.01"])
+  assert variant is None and config.model.streams == ("raw", "saliency")
+  assert config.optim.learning_rate == 0.01
+  probe = linear_probe.get_config()
+  assert probe.workdir == "workdir/linear_probe" and probe.probe == config_lib.ProbeConfig(8, 0.1)
+  assert probe.data == two_stream.get_config().data
+
+
+def _argv(tiny, workdir, builder_config=STSTNET):
+  manual_dir, data_dir = tiny
+  return ["--manual_dir", str(manual_dir), "--data_dir", str(data_dir), "--workdir", str(workdir),
+          "--builder_config", builder_config, "--folds", "2"]
+
+
+@pytest.fixture(scope="module")
+def ststnet_run(tiny_casme2, tmp_path_factory):
+  """The tiny experiment on ststnet data (built beside the median one): (workdir, stdout)."""
+  manual_dir, data_dir = tiny_casme2
+  build_lib.build("casme2", manual_dir=manual_dir, data_dir=data_dir, config=STSTNET)
+  workdir = tmp_path_factory.mktemp("ststnet") / "run"
+  out = io.StringIO()
+  with contextlib.redirect_stdout(out):
+    code = run.main(tiny_experiment.get_config, _argv(tiny_casme2, workdir) + ["--epochs", "1"])
+  assert code == 0, out.getvalue()[-2000:]
+  return workdir, out.getvalue()
+
+
+def test_two_stream_run_reports_the_floor(ststnet_run):
+  workdir, out = ststnet_run
+  results = json.loads((workdir / "results.json").read_text())
+  floor = results["floor"]
+  assert floor["protocol"].startswith("2-fold subject-wise CV (2 folds, 4 subjects, 12 clips)")
+  assert f"casme2/{STSTNET}" in floor["protocol"] and "linear probe" in floor["protocol"]
+  assert "linear probe" not in results["protocol"]
+  assert floor["metrics"]["n"] == 12
+  for name in ("uf1", "uar", "accuracy"):
+    assert 0 <= floor["metrics"][name] <= 1
+  assert f"floor:    {floor['protocol']}" in out
+  header = next(line for line in out.splitlines() if line.startswith("metric"))
+  assert header.split() == ["metric", "value", "floor", "protocol"]
+  uf1 = next(line for line in out.splitlines() if line.startswith("UF1"))
+  assert uf1.split()[2] == f"{floor['metrics']['uf1']:.3f}"
+
+
+def test_linear_probe_alone_matches_the_floor(experiments, tiny_casme2, ststnet_run, tmp_path,
+                                              capsys):
+  _, linear_probe = experiments
+  floor = json.loads((ststnet_run[0] / "results.json").read_text())["floor"]
+  assert run.main(linear_probe.get_config, _argv(tiny_casme2, tmp_path / "probe"),
+                  probe_only=True) == 0
+  out = capsys.readouterr().out
+  results = json.loads((tmp_path / "probe" / "results.json").read_text())
+  assert "linear probe" in results["protocol"] and "floor" not in results
+  assert results["metrics"] == floor["metrics"]  # same folds, same data, same fixed probe
+  assert (tmp_path / "probe" / "confusion.png").stat().st_size > 0
+  assert not (tmp_path / "probe" / "curves.png").exists()
+  assert out.strip().endswith("results.json, confusion.png")
+
+
+def test_linear_probe_refuses_a_saliency_without_flow(experiments, tiny_casme2, tmp_path, capsys):
+  _, linear_probe = experiments
+  argv = _argv(tiny_casme2, tmp_path / "median", builder_config="t4_16x16_grey_median")
+  assert run.main(linear_probe.get_config, argv, probe_only=True) == 2
+  err = capsys.readouterr().err
+  assert err.startswith("error: the linear probe needs a flow saliency (flow, ststnet), not "
+                        "'median'") and len(err.strip().splitlines()) == 1
