@@ -79,7 +79,7 @@ def train_step(state: TrainState, batch: Batch, rng: jax.Array, *,
   count = jnp.sum(batch["mask"])
   correct = jnp.sum((jnp.argmax(logits_BxK, -1) == batch["label"]) * batch["mask"])
   # Summed over the epoch on the device and read once at its end (no per-step host sync).
-  sums = jnp.stack([loss * count, correct, count, optax.global_norm(grads) * count])
+  sums = jnp.stack([loss * count, correct, count, optax.tree.norm(grads) * count])
   return state.apply_gradients(grads=grads), {"sums": sums}
 
 
