@@ -89,8 +89,13 @@ def probe_fold(features_NxD: np.ndarray, label_N: np.ndarray, train: np.ndarray,
   return np.asarray(jax.nn.softmax(x[test] @ params["w"] + params["b"], axis=-1))
 
 
+def applies(saliency_kind: str) -> bool:
+  """Whether a dataset's saliency holds the flow the probe reads."""
+  return saliency_kind in motion.FLOW_KINDS
+
+
 def check_flow(saliency_kind: str) -> None:
-  if saliency_kind not in motion.FLOW_KINDS:
+  if not applies(saliency_kind):
     raise ValueError(f"the linear probe needs a flow saliency ({', '.join(motion.FLOW_KINDS)}), "
                      f"not {saliency_kind!r}; pick a builder config such as "
                      "t16_32x32_grey_ststnet_apex_a128")

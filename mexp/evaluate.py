@@ -10,13 +10,12 @@ from pathlib import Path
 import jax
 import numpy as np
 
+from mexp import baselines
 from mexp import config as config_lib
 from mexp import input_pipeline as pipeline
-from mexp import baselines
 from mexp import folds as folds_lib
 from mexp import metrics, models, plots, train
 from mexp.io import files
-from mexp.preprocess import motion
 
 
 class WorkdirMismatchError(ValueError):
@@ -130,7 +129,7 @@ def _pooled(rows: list[dict], classes) -> dict:
 
 def floor(config: config_lib.Config, clips: pipeline.Clips, folds) -> dict | None:
   """The linear probe on the same folds: protocol and pooled metrics; None without flow."""
-  if clips.saliency_kind not in motion.FLOW_KINDS:
+  if not baselines.applies(clips.saliency_kind):
     return None
   rows = baselines.cross_validate(config.probe, clips, folds)
   return {"protocol": protocol(config, clips, len(folds), baselines.description(config.probe)),
@@ -156,11 +155,10 @@ def report(config: config_lib.Config, clips: pipeline.Clips, folds, rows: list[d
 
 def probe_only(config: config_lib.Config, clips: pipeline.Clips) -> dict:
   """The floor on its own (experiments/linear_probe.py): results.json in the same format."""
-  workdir = check_workdir(config)
-  baselines.check_flow(clips.saliency_kind)
   folds = folds_lib.make_folds(clips.subject_N, config.data.folds,
                                val_subjects=config.data.val_subjects, seed=config.seed)
-  rows = baselines.cross_validate(config.probe, clips, folds)
+  rows = baselines.cross_validate(config.probe, clips, folds)  # refuses a non-flow saliency
+  workdir = check_workdir(config)  # written only once the run is valid
   text = protocol(config, clips, len(folds), baselines.description(config.probe))
   results = report(config, clips, folds, rows, text)
   _write_json(workdir / "results.json", results)

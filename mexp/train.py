@@ -83,7 +83,7 @@ def train_step(state: TrainState, batch: Batch, rng: jax.Array, *,
   return state.apply_gradients(grads=grads), {"sums": sums}
 
 
-def eval_step(state: TrainState, batch: Batch, *, saliency_kind: str) -> jax.Array:
+def eval_step(state: TrainState, batch: Batch) -> jax.Array:
   """Class probabilities (B, K), no augmentation, no dropout."""
   raw, sal = pipeline.to_float(batch["raw"], batch["saliency"])
   return jax.nn.softmax(state.apply_fn({"params": state.params}, raw, sal, train=False), axis=-1)
@@ -95,8 +95,7 @@ def compile_steps(mesh, config: config_lib.Config, saliency_kind: str):
   train = jax.jit(functools.partial(train_step, augment=config.augment, saliency_kind=saliency_kind),
                   in_shardings=(replicated, sharded, replicated),
                   out_shardings=(replicated, replicated), donate_argnums=0)
-  evaluate = jax.jit(functools.partial(eval_step, saliency_kind=saliency_kind),
-                     in_shardings=(replicated, sharded), out_shardings=replicated)
+  evaluate = jax.jit(eval_step, in_shardings=(replicated, sharded), out_shardings=replicated)
   return train, evaluate
 
 
