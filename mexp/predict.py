@@ -102,7 +102,8 @@ def classify(predictor: Predictor, frames_NxHxWx3: np.ndarray, numbers_N: np.nda
              onset: int, offset: int, box: tuple[int, int, int, int] | None = None) -> np.ndarray:
   """Class probabilities (K,) of the interval onset..offset (frame numbers).
 
-  The face is detected on the onset frame, unless a tracked (x, y, w, h) `box` is given.
+  The face is aligned on the onset frame as in training, searched inside a tracked (x, y, w, h)
+  `box` when one is given (a box crop alone would not match the aligned training faces).
   """
   from mexp import input_pipeline as pipeline
   keep = (numbers_N >= onset) & (numbers_N <= offset)
@@ -113,7 +114,7 @@ def classify(predictor: Predictor, frames_NxHxWx3: np.ndarray, numbers_N: np.nda
   try:
     out = clip_lib.process_clip(frames, numbers_N[keep], onset=int(numbers_N[keep][0]),
                                 apex=None, offset=int(numbers_N[keep][-1]), spec=predictor.spec,
-                                detect_face=box is None)
+                                detect_face=True)
   except face.NoFaceError as e:
     raise PredictError(f"{e} (frame {onset})") from None
   raw, sal = pipeline.to_float(out.raw_TxHxWxC[None], out.saliency_TxHxWxS[None])
