@@ -50,14 +50,15 @@ def main() -> None:
     samples = sheets.read_casme2(root).samples
     n_frames = sum(len(s.frames) for s in samples)
     print(f"\nwhole-clip build, one core: {len(samples)} synthetic clips, {n_frames} JPEG frames "
-          "of 640x480, decode + face + crop + resize + resample + saliency")
-    for spec in (clip_lib.ClipSpec(16, 64, 64, 1, "median"), clip_lib.ClipSpec(16, 64, 64, 1, "flow"),
-                 clip_lib.ClipSpec(16, 128, 128, 3, "flow")):
+          "of 640x480, decode + landmark alignment + resample + saliency at analysis size + resize")
+    for spec in (clip_lib.ClipSpec(16, 32, 32, 1, "median"),
+                 clip_lib.ClipSpec(16, 32, 32, 1, "ststnet", apex_centred=True, analysis_size=128),
+                 clip_lib.ClipSpec(16, 64, 64, 1, "ststnet", apex_centred=True, analysis_size=128)):
       start = time.perf_counter()
       for s in samples:
         builder_lib.build_example(s, spec, detect_face=True)
       seconds = time.perf_counter() - start
-      print(f"  {spec.name:>24}: {n_frames / seconds:,.0f} source frames/s, "
+      print(f"  {spec.name:>34}: {n_frames / seconds:,.0f} source frames/s, "
             f"{len(samples) / seconds:.1f} clips/s")
 
 
