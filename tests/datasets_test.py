@@ -62,11 +62,57 @@ print(json.dumps(rows))
 
   _, again = build_lib.build("casme2", manual_dir=casme2_dir, data_dir=data_dir, config=TINY)
   assert again.startswith("reused") and "4 samples written" in again
-  # Another folder never silently reuses this one's dataset.
-  other = tmp_path / "other"
-  casme2_dir.rename(other)
-  with pytest.raises(FileExistsError, match="was built from .*CASME2, not .*other"):
-    build_lib.build("casme2", manual_dir=other, data_dir=data_dir, config=TINY)
+
+
+def _build(root, data_dir):
+  return build_lib.build("casme2", manual_dir=root, data_dir=data_dir, config=TINY)
+
+
+def _emotions(data_dir) -> dict:
+  import tensorflow_datasets as tfds
+  ds = tfds.data_source(f"casme2/{TINY}", data_dir=data_dir, split="train")
+  names = tfds.builder(f"casme2/{TINY}", data_dir=data_dir).info.features["emotion"].names
+  return {ds[i]["clip"].decode(): names[ds[i]["emotion"]] for i in range(len(ds))}
+
+
+def test_an_edited_sheet_is_never_silently_reused(casme2_dir, tmp_path):
+  from conftest import CASME2_HEADER, write_xlsx
+  data_dir = tmp_path / "tfds"
+  _build(casme2_dir, data_dir)
+  # Fix one label and delete one row, as annotation fixes do.
+  write_xlsx(casme2_dir / "CASME2-coding-20140508.xlsx", CASME2_HEADER, [
+      [1, "EP02_01f", None, 46, 50, 55, None, "12", "disgust"],
+      [4, "EP12_01f", None, 98, "/", 105, None, "4+7", "disgust"],
+      [16, "EP01_08", None, 7, 9, 15, None, "1+2", "surprise"]])
+  _, summary = _build(casme2_dir, data_dir)
+  assert summary.startswith("rebuilt (1 sheet(s) changed: CASME2-coding-20140508.xlsx)")
+  assert _emotions(data_dir) == {"EP02_01f": "disgust", "EP12_01f": "disgust",
+                                 "EP01_08": "surprise"}
+  assert _build(casme2_dir, data_dir)[1].startswith("reused")
+
+
+def test_a_changed_frame_rebuilds_and_says_where(casme2_dir, tmp_path):
+  data_dir = tmp_path / "tfds"
+  _build(casme2_dir, data_dir)
+  frame = casme2_dir / "Cropped" / "sub16" / "EP01_08" / "reg_img9.jpg"
+  write_jpegs(frame.parent, [9], prefix="reg_img", value=lambda n: 7)
+  os.utime(frame, ns=(1, 1))  # a replaced file with another time stamp
+  _, summary = _build(casme2_dir, data_dir)
+  assert summary.startswith("rebuilt (1 frame folder(s) changed: Cropped/sub16/EP01_08)")
+  assert not list((data_dir / "casme2" / TINY).glob("incomplete.*"))
+
+
+def test_a_moved_folder_is_reused_and_another_is_refused(casme2_dir, tmp_path):
+  data_dir = tmp_path / "tfds"
+  _build(casme2_dir, data_dir)
+  moved = tmp_path / "moved"
+  casme2_dir.rename(moved)  # same files, same time stamps
+  _, summary = _build(moved, data_dir)
+  assert summary.startswith(f"reused {data_dir}") and f"built from {casme2_dir}" in summary
+  (moved / "Cropped" / "sub01" / "EP02_01f" / "reg_img46.jpg").unlink()
+  with pytest.raises(FileExistsError, match=r"was built from .*CASME2, not .*moved, whose sheets "
+                                            r"or frames differ; .*--overwrite"):
+    _build(moved, data_dir)
 
 
 def test_failed_build_leaves_no_dataset(casme2_dir, tmp_path):
@@ -74,10 +120,12 @@ def test_failed_build_leaves_no_dataset(casme2_dir, tmp_path):
   bad.write_bytes(bad.read_bytes()[:50])
   data_dir = tmp_path / "tfds"
   with pytest.raises(builder_lib.BuildError,
-                     match=r"row 4 \(sub16/EP01_08\): .*reg_img9\.jpg: truncated or corrupt JPEG"):
+                     match=r"row 4 \(sub16/EP01_08\): .*reg_img9\.jpg: corrupt JPEG"):
     build_lib.build("casme2", manual_dir=casme2_dir, data_dir=data_dir, config=TINY)
   assert not list(data_dir.rglob("*.array_record*"))
   assert not list(data_dir.rglob("dataset_info.json"))
+  # No empty casme2/<config>/ or downloads/ folders, no incomplete.* left behind.
+  assert not (data_dir / "casme2" / TINY).exists() and not (data_dir / "downloads").exists()
 
   dataset, summary = build_lib.build("casme2", manual_dir=casme2_dir, data_dir=data_dir,
                                      config=TINY, skip_invalid=True)
@@ -142,3 +190,43 @@ def test_builder_configs():
   tiny = {c.name: c.spec for c in builder_lib.CONFIGS}["t4_16x16_grey_ststnet_apex_a32"]
   assert tiny.analysis_shape == (32, 32) and tiny.apex_centred and tiny.saliency_channels == 3
   assert str(builder_lib.MicroExpressionBuilder.VERSION) == "2.0.0"
+
+
+def test_unwritable_data_dir_is_one_line_error(casme2_dir, tmp_path):
+  blocker = tmp_path / "a_file"
+  blocker.write_text("not a folder")
+  with pytest.raises(builder_lib.BuildError, match=r"a_file.*: cannot write the dataset \(.*\); "
+                                                   r"free space or choose a writable --data_dir"):
+    _build(casme2_dir, blocker / "tfds")
+
+
+def test_disk_full_is_one_line_error_and_leaves_nothing(casme2_dir, tmp_path, monkeypatch):
+  def full(self, report):
+    raise RuntimeError("array_record writer: No space left on device")
+    yield
+  monkeypatch.setattr(builder_lib.MicroExpressionBuilder, "_generate_examples", full)
+  data_dir = tmp_path / "tfds"
+  with pytest.raises(builder_lib.BuildError, match=r"cannot write the dataset \(array_record "
+                                                   r"writer: No space left on device\)"):
+    _build(casme2_dir, data_dir)
+  assert not (data_dir / "casme2" / TINY).exists()
+
+
+def test_unreadable_manual_folder_is_one_line_error(casme2_dir, tmp_path, monkeypatch):
+  from mexp.datasets import source
+  def denied(*args, **kwargs):
+    raise PermissionError(13, "Permission denied", str(casme2_dir / "Cropped"))
+  monkeypatch.setattr(source.os, "walk", denied)
+  with pytest.raises(builder_lib.BuildError,
+                     match=r"Cropped: cannot read the manual folder \(Permission denied\)"):
+    _build(casme2_dir, tmp_path / "tfds")
+
+
+def test_no_usable_rows_is_one_line_error(casme2_dir, tmp_path):
+  import shutil
+  for clip in ("sub01/EP02_01f", "sub04/EP12_01f", "sub16/EP01_08", "sub26/EP09f"):
+    shutil.rmtree(casme2_dir / "Cropped" / clip)
+  with pytest.raises(builder_lib.BuildError, match=r"CASME2-coding-20140508\.xlsx: no usable rows "
+                                                   r"\(4 skipped; first: .*row 2"):
+    build_lib.build("casme2", manual_dir=casme2_dir, data_dir=tmp_path / "tfds", config=TINY,
+                    skip_invalid=True)

@@ -44,8 +44,30 @@ def test_truncated_jpeg_names_the_file(tmp_path):
   write_jpegs(tmp_path, [5], size=(64, 64))
   path = tmp_path / "img5.jpg"
   path.write_bytes(path.read_bytes()[:-200])
-  with pytest.raises(frames.FrameReadError, match=r"img5\.jpg: truncated or corrupt JPEG"):
+  with pytest.raises(frames.FrameReadError, match=r"img5\.jpg: corrupt JPEG \(.*\)"):
     frames.read_image(path)
+
+
+def test_jpeg_damaged_in_the_middle_is_refused(tmp_path):
+  # 400 bytes overwritten mid-file, end marker intact: OpenCV decodes it with only a warning.
+  path = tmp_path / "img5.jpg"
+  texture = np.random.default_rng(0).integers(0, 255, (120, 160, 3), dtype=np.uint8)
+  cv2.imwrite(str(path), texture)
+  data = bytearray(path.read_bytes())
+  mid = len(data) // 2
+  data[mid:mid + 400] = np.random.default_rng(1).integers(0, 255, 400, dtype=np.uint8).tobytes()
+  path.write_bytes(bytes(data))
+  assert data.endswith(b"\xff\xd9") and cv2.imread(str(path)) is not None
+  with pytest.raises(frames.FrameReadError, match=r"img5\.jpg: corrupt JPEG"):
+    frames.read_image(path)
+
+
+def test_format_comes_from_the_bytes_not_the_suffix(tmp_path):
+  bgr = np.zeros((8, 8, 3), np.uint8)
+  bgr[..., 1] = 90
+  cv2.imwrite(str(tmp_path / "a.png"), bgr)
+  (tmp_path / "a.png").rename(tmp_path / "img3.jpg")  # a valid PNG named .jpg
+  assert frames.read_image(tmp_path / "img3.jpg")[0, 0].tolist() == [0, 90, 0]
 
 
 def test_garbage_image_names_the_file(tmp_path):
@@ -76,3 +98,23 @@ def test_video_round_trip_and_errors(tmp_path):
     frames.read_video(tmp_path / "bad.mp4")
   with pytest.raises(frames.FrameReadError, match="missing.mp4: no such video"):
     frames.read_video(tmp_path / "missing.mp4")
+
+
+def test_a_zero_frame_rate_in_the_header_is_unknown_not_25(tmp_path):
+  import struct
+  path = tmp_path / "clip.avi"
+  writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 200.0, (32, 24))
+  for k in range(4):
+    writer.write(np.full((24, 32, 3), 40 * k, np.uint8))
+  writer.release()
+  assert frames.read_video(path)[1] == pytest.approx(200.0)
+  data = bytearray(path.read_bytes())
+  at = data.find(b"strh")
+  data[at + 32:at + 36] = struct.pack("<I", 0)  # the stream's rate: 0
+  at = data.find(b"avih")
+  data[at + 8:at + 12] = struct.pack("<I", 0)  # and the main header's microseconds per frame
+  path.write_bytes(bytes(data))
+  assert cv2.VideoCapture(str(path)).get(cv2.CAP_PROP_FPS) == 25.0  # FFmpeg's silent fallback
+  video, fps = frames.read_video(path)
+  assert video.shape[0] == 4 and fps is None
+  assert frames.video_fps("x.mp4", 0.0) is None and frames.video_fps("x.mp4", 1e6) is None

@@ -151,3 +151,20 @@ def test_casme_section_sheet_without_folder(casme_dir):
   shutil.rmtree(casme_dir / "CASME_B")
   with pytest.raises(FileNotFoundError, match="Section B.*not its folder"):
     sheets.read_casme(casme_dir)
+
+
+def test_header_only_sheet_is_one_line_error(casme2_dir):
+  write_xlsx(casme2_dir / "CASME2-coding-20140508.xlsx", CASME2_HEADER, [])
+  with pytest.raises(sheets.SheetError,
+                     match=r"CASME2-coding-20140508\.xlsx: no data rows below the header \(row 1\)"):
+    sheets.read_casme2(casme2_dir)
+
+
+def test_csv_saved_as_xlsx_says_so(casme2_dir):
+  (casme2_dir / "CASME2-coding-20140508.xlsx").write_text(
+      "Subject,Filename,OnsetFrame,ApexFrame,OffsetFrame,Estimated Emotion\n1,EP02_01f,46,50,55,happiness\n")
+  with pytest.raises(sheets.SheetError) as error:
+    sheets.read_casme2(casme2_dir)
+  message = str(error.value)
+  assert "CASME2-coding-20140508.xlsx: cannot read the sheet" in message
+  assert "a CSV renamed?" in message and "\n" not in message

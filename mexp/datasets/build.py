@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
 from pathlib import Path
 
 import tensorflow_datasets as tfds
 
 from mexp.datasets import builder as builder_lib
+from mexp.datasets import source
 from mexp.io import files
 from mexp.io import frames as frames_io
 from mexp.io import sheets
@@ -48,30 +50,81 @@ def build(name: str, *, manual_dir: str | os.PathLike, data_dir: str | os.PathLi
   manual_dir = Path(manual_dir)
   if not manual_dir.is_dir():
     raise FileNotFoundError(f"{manual_dir}: no such manual folder")
+  try:
+    fingerprint = source.fingerprint(manual_dir)
+  except OSError as e:
+    raise builder_lib.BuildError(f"{e.filename or manual_dir}: cannot read the manual folder "
+                                 f"({e.strerror or e})") from None
   kwargs = {"config": config} if config else {}
   dataset = tfds.builder(name, data_dir=data_dir, file_format="array_record",
                          skip_invalid=skip_invalid, **kwargs)
   report_path = Path(dataset.data_dir) / REPORT
+  why = "built"
   if dataset.is_prepared() and not overwrite:
     report = json.loads(report_path.read_text()) if report_path.exists() else {}
-    built_from = report.get("manual_dir")
-    if built_from and Path(built_from).resolve() != manual_dir.resolve():
-      raise FileExistsError(f"{dataset.data_dir} was built from {built_from}, not {manual_dir}; "
-                            "use another --data_dir, or --overwrite to rebuild it")
-    return dataset, f"reused {dataset.data_dir}\n{report.get('summary', '(no build report)')}"
+    built_from, previous = report.get("manual_dir"), report.get("source")
+    moved = built_from and Path(built_from).resolve() != manual_dir.resolve()
+    if previous == fingerprint:
+      note = f" (built from {built_from}; same sheets and frames)" if moved else ""
+      return dataset, f"reused {dataset.data_dir}{note}\n{report.get('summary', '')}".rstrip()
+    if moved:
+      raise FileExistsError(f"{dataset.data_dir} was built from {built_from}, not {manual_dir}, "
+                            "whose sheets or frames differ; use another --data_dir, or "
+                            "--overwrite to rebuild it")
+    changed = source.changes(previous, fingerprint) if previous else [
+        "no source fingerprint recorded (built by an older mexp)"]
+    why = f"rebuilt ({'; '.join(changed)})"
+    overwrite = True
+  # TFDS writes into an `incomplete.*` folder and renames it only on success.
   mode = (tfds.download.GenerateMode.FORCE_REDOWNLOAD if overwrite
           else tfds.download.GenerateMode.REUSE_DATASET_IF_EXISTS)
-  # TFDS writes into an `incomplete.*` folder and renames it only on success.
-  dataset.download_and_prepare(download_config=tfds.download.DownloadConfig(
-      manual_dir=str(manual_dir), download_mode=mode))
+  existed = _existing_dirs(dataset)
+  try:
+    dataset.download_and_prepare(download_config=tfds.download.DownloadConfig(
+        manual_dir=str(manual_dir), download_mode=mode))
+  except BaseException as e:
+    _clean_failed(dataset, existed)
+    if isinstance(e, OSError) or "No space left on device" in str(e):
+      reason = getattr(e, "strerror", None) or str(e).strip().splitlines()[-1]
+      raise builder_lib.BuildError(
+          f"{getattr(e, 'filename', None) or dataset.data_dir}: cannot write the dataset "
+          f"({reason}); free space or choose a writable --data_dir") from None
+    raise
+  _remove_stale_incomplete(dataset)
   summary = builder_lib.summarise(dataset.written, dataset.skipped)
   header = (f"sheet {dataset.sheet_report.sheet}\nframes {dataset.sheet_report.tree}"
             if dataset.sheet_report else "")
   summary = f"{header}\n{summary}".strip()
   files.write_text_atomic(report_path, json.dumps(
-      {"manual_dir": str(manual_dir), "summary": summary, "skipped": dataset.skipped,
-       "samples": dataset.written}, indent=1))
-  return dataset, f"built {dataset.data_dir}\n{summary}"
+      {"manual_dir": str(manual_dir), "source": fingerprint, "summary": summary,
+       "skipped": dataset.skipped, "samples": dataset.written}, indent=1))
+  return dataset, f"{why} {dataset.data_dir}\n{summary}"
+
+
+def _existing_dirs(dataset) -> set[Path]:
+  root = Path(dataset.data_dir_root)
+  return {p for p in root.rglob("*") if p.is_dir()} if root.is_dir() else set()
+
+
+def _clean_failed(dataset, existed: set[Path]) -> None:
+  """Removes what a failed build left: its incomplete.* folder and the empty folders it made."""
+  root = Path(dataset.data_dir_root)
+  if not root.is_dir():
+    return
+  _remove_stale_incomplete(dataset)
+  for path in sorted((p for p in root.rglob("*") if p.is_dir() and p not in existed),
+                     key=lambda p: len(p.parts), reverse=True):
+    try:
+      path.rmdir()  # only empty ones
+    except OSError:
+      pass
+
+
+def _remove_stale_incomplete(dataset) -> None:
+  parent = Path(dataset.data_dir).parent
+  if parent.is_dir():
+    for path in parent.glob(f"incomplete.*"):
+      shutil.rmtree(path, ignore_errors=True)
 
 
 def prepare(data) -> tuple[tfds.core.DatasetBuilder, str]:

@@ -111,6 +111,9 @@ class MicroExpressionBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=
     report = self._read_sheet(dl_manager.manual_dir, self._skip_invalid)
     self.sheet_report = report
     self.skipped = list(report.skipped)
+    if not report.samples:
+      raise BuildError(f"{report.sheet}: no usable rows ({len(report.skipped)} skipped"
+                       + (f"; first: {report.skipped[0]}" if report.skipped else "") + ")")
     self.written = []
     return {"train": self._generate_examples(report)}
 
@@ -129,6 +132,9 @@ class MicroExpressionBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=
         self.written.append({k: example[k] for k in ("subject", "clip", "emotion",
                                                      "apex_estimated", "fixes", "alignment")})
         yield f"{sample.subject}/{sample.clip}", example
+    if not self.written:
+      raise BuildError(f"no sample of {report.sheet} could be built ({len(self.skipped)} skipped; "
+                       f"first: {self.skipped[0]})")
 
 
 def _try_build(sample: sheets.Sample, spec, detect_face: bool):
@@ -150,7 +156,8 @@ def build_example(sample: sheets.Sample, spec: clip_lib.ClipSpec, detect_face: b
     out = clip_lib.process_clip(frames, numbers, onset=sample.onset, apex=sample.apex,
                                 offset=sample.offset, spec=spec, detect_face=detect_face)
   except face.NoFaceError as e:
-    raise BuildError(f"{sample.source}: {e} (onset frame {paths[0]})") from None
+    onset = next((p for n, p in sample.frames if n >= sample.onset), paths[0])
+    raise BuildError(f"{sample.source}: {e} in the onset frame {onset}") from None
   fixes = list(sample.fixes)
   if out.apex_estimated:
     fixes = [f.replace("apex estimated", f"apex estimated as frame {out.apex}") for f in fixes]

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import os
 import re
+import struct
 from pathlib import Path
 
 import cv2
 import numpy as np
+import simplejpeg
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
+_JPEG_MAGIC = b"\xff\xd8\xff"
 _NUMBER = re.compile(r"(\d+)(?!.*\d)")  # the last run of digits in the stem
 
 
@@ -50,18 +53,26 @@ def list_frames(folder: str | os.PathLike) -> list[tuple[int, Path]]:
 
 
 def read_image(path: str | os.PathLike) -> np.ndarray:
-  """Decodes one image file to uint8 RGB (H, W, 3); truncated or corrupt files raise FrameReadError."""
+  """Decodes one image file to uint8 RGB (H, W, 3), strictly: a damaged file raises FrameReadError.
+
+  The format is read from the file's first bytes, not its suffix. JPEGs are decoded by
+  libjpeg-turbo in strict mode, so corrupt entropy-coded data, which OpenCV only warns about and
+  decodes to wrong pixels, stops the read with the file named.
+  """
   path = Path(path)
   try:
     data = path.read_bytes()
   except OSError as e:
     raise FrameReadError(f"{path}: cannot read ({e.strerror})") from None
-  # OpenCV decodes a truncated JPEG with a warning and grey rows; the end-of-image marker tells.
-  if path.suffix.lower() in (".jpg", ".jpeg") and not data.rstrip(b"\0").endswith(b"\xff\xd9"):
-    raise FrameReadError(f"{path}: truncated or corrupt JPEG (no end-of-image marker)")
+  if data[:3] == _JPEG_MAGIC:
+    try:
+      return simplejpeg.decode_jpeg(data, colorspace="RGB", strict=True)
+    except ValueError as e:
+      raise FrameReadError(f"{path}: corrupt JPEG ({e})") from None
   image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
   if image is None:
-    raise FrameReadError(f"{path}: not a decodable image")
+    kind = "empty file" if not data else f"starts with bytes {data[:4].hex()}"
+    raise FrameReadError(f"{path}: not a decodable image ({kind})")
   return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
 
 
@@ -84,7 +95,8 @@ def read_video(path: str | os.PathLike) -> tuple[np.ndarray, float]:
     path: any container/codec OpenCV's FFmpeg backend reads.
 
   Returns:
-    (frames uint8 RGB (N, H, W, 3), frames per second; 0.0 when the file does not say).
+    (frames uint8 RGB (N, H, W, 3), frames per second; None when the file does not say, or says
+    something implausible: see `video_fps`).
 
   Raises:
     FrameReadError: when the file is missing, unreadable, or holds no frames.
@@ -96,7 +108,7 @@ def read_video(path: str | os.PathLike) -> tuple[np.ndarray, float]:
   try:
     if not capture.isOpened():
       raise FrameReadError(f"{path}: not a readable video")
-    fps = float(capture.get(cv2.CAP_PROP_FPS) or 0.0)
+    fps = video_fps(path, capture.get(cv2.CAP_PROP_FPS))
     frames = []
     while True:
       ok, frame = capture.read()
@@ -108,3 +120,38 @@ def read_video(path: str | os.PathLike) -> tuple[np.ndarray, float]:
   if not frames:
     raise FrameReadError(f"{path}: no decodable frames (empty or truncated video)")
   return np.stack(frames), fps
+
+
+PLAUSIBLE_FPS = (1.0, 2000.0)
+
+
+def video_fps(path: str | os.PathLike, reported: float | None) -> float | None:
+  """The frame rate OpenCV reports for a video file, or None where it cannot be trusted.
+
+  FFmpeg reports 25 fps for a stream whose header gives a zero rate, so for AVI files (the
+  usual container of lab recordings) the header's own rate is checked; any value outside
+  PLAUSIBLE_FPS is also None.
+  """
+  fps = float(reported or 0.0)
+  if not PLAUSIBLE_FPS[0] <= fps <= PLAUSIBLE_FPS[1]:
+    return None
+  if Path(path).suffix.lower() == ".avi" and _avi_rate(Path(path)) == 0.0:
+    return None
+  return fps
+
+
+def _avi_rate(path: Path) -> float | None:
+  """An AVI header's frame rate: the video stream's rate / scale, else the main header's
+  microseconds per frame; 0.0 when both are zero, None when the header cannot be read."""
+  with open(path, "rb") as f:
+    head = f.read(1 << 16)
+  main, at = head.find(b"avih"), head.find(b"strh")
+  while at >= 0 and head[at + 8:at + 12] != b"vids":  # 'strh', size, fccType, ...
+    at = head.find(b"strh", at + 4)
+  if head[:4] != b"RIFF" or main < 0 or at < 0 or len(head) < at + 36:
+    return None
+  scale, rate = struct.unpack("<II", head[at + 28:at + 36])
+  (us_per_frame,) = struct.unpack("<I", head[main + 8:main + 12])
+  if scale and rate:
+    return rate / scale
+  return 1e6 / us_per_frame if us_per_frame else 0.0

@@ -62,6 +62,19 @@ def _key(header) -> str:
   return re.sub(r"[^a-z]", "", str(header or "").lower())
 
 
+def _read_rows(path: Path) -> list[list]:
+  if path.suffix.lower() == ".xls":
+    import xlrd
+    sheet = xlrd.open_workbook(str(path)).sheet_by_index(0)
+    return [sheet.row_values(i) for i in range(sheet.nrows)]
+  import openpyxl
+  book = openpyxl.load_workbook(str(path), read_only=True, data_only=True)
+  try:
+    return [list(r) for r in book.worksheets[0].iter_rows(values_only=True)]
+  finally:
+    book.close()
+
+
 def read_table(path: Path) -> tuple[list[str], list[tuple[int, list]]]:
   """Reads the first worksheet of an .xlsx/.xls file.
 
@@ -72,22 +85,22 @@ def read_table(path: Path) -> tuple[list[str], list[tuple[int, list]]]:
     (normalised header keys, [(spreadsheet row number, cell values)]). The header row is the first
     row with both a 'Subject' and a 'Filename' cell; blank-header columns get key ''.
   """
-  if path.suffix.lower() == ".xls":
-    import xlrd
-    sheet = xlrd.open_workbook(str(path)).sheet_by_index(0)
-    rows = [sheet.row_values(i) for i in range(sheet.nrows)]
-  else:
-    import openpyxl
-    book = openpyxl.load_workbook(str(path), read_only=True, data_only=True)
-    try:
-      rows = [list(r) for r in book.worksheets[0].iter_rows(values_only=True)]
-    finally:
-      book.close()
+  try:
+    rows = _read_rows(path)
+  except OSError as e:
+    raise SheetError(f"{path}: cannot read the sheet ({e.strerror or e})") from None
+  except Exception as e:  # openpyxl/xlrd/zipfile raise many types for a damaged workbook
+    head = path.read_bytes()[:512]
+    hint = ("it is text (a CSV renamed?); save it as an Excel workbook" if head and
+            all(32 <= b < 127 or b in b"\t\r\n" for b in head) else "damaged or not a workbook")
+    raise SheetError(f"{path}: cannot read the sheet ({type(e).__name__}: {e}); {hint}") from None
   for i, row in enumerate(rows):
     keys = [_key(c) for c in row]
     if "subject" in keys and "filename" in keys:
       body = [(i + 2 + j, r) for j, r in enumerate(rows[i + 1:])
               if any(str(c).strip() for c in r if c is not None)]
+      if not body:
+        raise SheetError(f"{path}: no data rows below the header (row {i + 1})")
       return keys, body
   raise SheetError(f"{path.name}: no header row with 'Subject' and 'Filename' columns")
 
