@@ -1,8 +1,14 @@
-"""Configs are frozen dataclasses: data only, no behaviour."""
+"""Configs are frozen dataclasses: data only, no behaviour; validate() checks a run can use one."""
 
 from __future__ import annotations
 
 import dataclasses
+import json
+import math
+import types
+import typing
+
+from mexp import labels
 
 
 @dataclasses.dataclass(frozen=True)
@@ -40,6 +46,10 @@ class ModelConfig:
   dense: tuple[int, ...] = (100, 100)
   width_factor: float = 1.0
   dropout: float = 0.5
+  # Training only: per stream (same order as `streams`), the chance that one example's features
+  # from that stream are zeroed (modality dropout), so the head cannot lean on one stream's
+  # shortcuts; () = never.
+  stream_dropout: tuple[float, ...] = ()
   norm: str = "none"  # 'none', 'group' or 'layer' (LayerNorm over channels: slow here, and it
   # erases the per-pixel motion magnitude the saliency stream carries)
   conv: str = "auto"  # 'auto' (by backend), 'xla' (lax conv), 'taps' (2D convs over time taps)
@@ -84,27 +94,170 @@ class Config:
   final_model: bool = True  # also fit one model on all subjects, for predict/stream
 
 
+_NESTED = {"data": DataConfig, "model": ModelConfig, "optim": OptimConfig,
+           "augment": AugmentConfig, "probe": ProbeConfig}
+
+# The command-line flag behind a field (mexp.run), so that an error names what the user typed.
+FLAGS = {"data.folds": "--folds", "data.val_subjects": "--val_subjects", "data.task": "--task",
+         "optim.epochs": "--epochs", "optim.batch_size": "--batch_size",
+         "optim.learning_rate": "--learning_rate", "model.width_factor": "--width_factor",
+         "seed": "--seed", "workdir": "--workdir"}
+
+
 def _tuples(value):
   return tuple(_tuples(v) for v in value) if isinstance(value, list) else value
+
+
+def _matches(value, hint) -> bool:
+  origin, args = typing.get_origin(hint), typing.get_args(hint)
+  if origin in (typing.Union, types.UnionType):
+    return any(_matches(value, a) for a in args)
+  if origin is tuple:
+    if not isinstance(value, tuple):
+      return False
+    if len(args) == 2 and args[1] is Ellipsis:
+      return all(_matches(v, args[0]) for v in value)
+    return len(value) == len(args) and all(map(_matches, value, args))
+  if hint is type(None):
+    return value is None
+  if hint in (int, float):  # an int is a valid float; a bool is neither
+    return isinstance(value, (int, float) if hint is float else int) and not isinstance(value, bool)
+  return isinstance(value, hint)
+
+
+def _type_name(hint) -> str:
+  return hint.__name__ if typing.get_origin(hint) is None and hasattr(hint, "__name__") \
+      else str(hint)
+
+
+def _check_types(obj, prefix: str = "") -> None:
+  """Raises ValueError naming the first field whose value is not of its annotated type."""
+  hints = typing.get_type_hints(type(obj))
+  for field in dataclasses.fields(obj):
+    name, value, hint = prefix + field.name, getattr(obj, field.name), hints[field.name]
+    ok = isinstance(value, hint) if dataclasses.is_dataclass(hint) else _matches(value, hint)
+    if not ok:
+      raise ValueError(f"{name} must be {_type_name(hint)}, got {type(value).__name__} {value!r}")
+    if dataclasses.is_dataclass(hint):
+      _check_types(value, name + ".")
 
 
 def from_dict(d: dict) -> Config:
   """The inverse of dataclasses.asdict for Config (as saved in a workdir's config.json).
 
+  Keys missing from `d` take their defaults (a config saved before the field existed).
+
   Raises:
-    ValueError: naming any key this version of Config does not have.
+    ValueError: naming any key this version of Config does not have, or a value of the wrong
+      type (e.g. "optim.epochs must be int, got str '40'").
   """
-  nested = {"data": DataConfig, "model": ModelConfig, "optim": OptimConfig,
-            "augment": AugmentConfig, "probe": ProbeConfig}
+  if not isinstance(d, dict):
+    raise ValueError(f"expected an object of config keys, got {type(d).__name__}")
   kwargs = {}
   for key, value in d.items():
     if key not in Config.__dataclass_fields__:
       raise ValueError(f"unknown config key {key!r}")
-    if key in nested:
-      cls = nested[key]
+    if key in _NESTED:
+      cls = _NESTED[key]
+      if not isinstance(value, dict):
+        raise ValueError(f"{key} must be an object of {cls.__name__} keys, got "
+                         f"{type(value).__name__} {value!r}")
       unknown = set(value) - set(cls.__dataclass_fields__)
       if unknown:
         raise ValueError(f"unknown {key} config key(s) {sorted(unknown)}")
       value = cls(**{k: _tuples(v) for k, v in value.items()})
     kwargs[key] = value
-  return Config(**kwargs)
+  config = Config(**kwargs)
+  _check_types(config)
+  return config
+
+
+def _folds_error(folds: str) -> str | None:
+  if folds == "loso":
+    return None
+  try:
+    k = int(folds)
+  except ValueError:
+    return f"--folds {folds!r}: expected 'loso' or a number of folds"
+  return None if k >= 2 else f"--folds {k}: choose at least 2 folds (or 'loso')"
+
+
+def _rate(r: float) -> bool:
+  return 0 <= r < 1
+
+
+def validate(config: Config, num_devices: int = 1) -> None:
+  """Raises ValueError, one line naming the flag (or config key), for a value a run cannot use.
+
+  Runs call it before they write anything. It needs no data: the fold count against the number
+  of subjects is checked by mexp.folds.make_folds.
+
+  Args:
+    config: the run's config.
+    num_devices: the devices that the global batch is split over.
+  """
+  _check_types(config)
+  if error := _folds_error(config.data.folds):
+    raise ValueError(error)
+  d, m, o, a, p = config.data, config.model, config.optim, config.augment, config.probe
+  checks = [
+      ("data.val_subjects", d.val_subjects >= 0, "must be >= 0"),
+      ("data.task", d.task in labels.TASKS, f"expected one of {', '.join(labels.TASKS)}"),
+      ("data.synthetic_subjects", d.synthetic_subjects >= 2, "must be >= 2"),
+      ("model.streams", len(m.streams) > 0 and len(set(m.streams)) == len(m.streams)
+       and set(m.streams) <= {"raw", "saliency"}, "expected 'raw' and/or 'saliency', once each"),
+      ("model.stream_widths", len(m.stream_widths) == len(m.stream_pools)
+       and all(w >= 1 for w in m.stream_widths),
+       "needs one width >= 1 per model.stream_pools entry"),
+      ("model.stream_pools", all(min(q) >= 1 for q in m.stream_pools), "pools must be >= 1"),
+      ("model.shared_widths", all(w >= 1 for w in m.shared_widths), "widths must be >= 1"),
+      ("model.shared_pool", min(m.shared_pool) >= 1, "pools must be >= 1"),
+      ("model.head_pool", m.head_pool in ("mean", "time"), "expected 'mean' or 'time'"),
+      ("model.dense", all(w >= 1 for w in m.dense), "widths must be >= 1"),
+      ("model.width_factor", 0 < m.width_factor < math.inf, "must be > 0"),
+      ("model.dropout", _rate(m.dropout), "must be in [0, 1)"),
+      ("model.stream_dropout", len(m.stream_dropout) in (0, len(m.streams))
+       and all(map(_rate, m.stream_dropout)),
+       f"expected () or one rate in [0, 1) per stream of {m.streams}"),
+      ("model.norm", m.norm in ("none", "group", "layer"), "expected 'none', 'group' or 'layer'"),
+      ("model.conv", m.conv in ("auto", "xla", "taps", "im2col"),
+       "expected 'auto', 'xla', 'taps' or 'im2col'"),
+      ("optim.epochs", o.epochs >= 1, "must be >= 1"),
+      ("optim.batch_size", o.batch_size >= 1 and o.batch_size % num_devices == 0,
+       f"must be a positive multiple of the {num_devices} device(s)"),
+      ("optim.learning_rate", 0 < o.learning_rate < math.inf, "must be > 0"),
+      ("optim.warmup_epochs", o.warmup_epochs >= 0, "must be >= 0"),
+      ("optim.weight_decay", 0 <= o.weight_decay < math.inf, "must be >= 0"),
+      ("optim.grad_clip", o.grad_clip is None or 0 < o.grad_clip < math.inf,
+       "must be > 0, or None for no clipping"),
+      ("augment.max_shift", a.max_shift >= 0, "must be >= 0"),
+      ("augment.max_time_shift", a.max_time_shift >= 0, "must be >= 0"),
+      ("probe.grid", p.grid >= 1, "must be >= 1"),
+      ("probe.c", 0 < p.c < math.inf, "must be > 0"),
+      ("probe.steps", p.steps >= 1, "must be >= 1"),
+      ("workdir", config.workdir != "", "must name a folder"),
+      ("seed", config.seed >= 0, "must be >= 0"),
+      ("checkpoint_every", config.checkpoint_every >= 1, "must be >= 1"),
+  ]
+  for key, ok, requirement in checks:
+    if not ok:
+      value = config
+      for part in key.split("."):
+        value = getattr(value, part)
+      raise ValueError(f"{FLAGS.get(key, key)} {value!r}: {requirement}")
+
+
+def _leaves(d: dict, prefix: str = "") -> dict:
+  out = {}
+  for key, value in d.items():
+    out.update(_leaves(value, f"{prefix}{key}.") if isinstance(value, dict)
+               else {prefix + key: value})
+  return out
+
+
+def differences(saved: Config, current: Config,
+                ignore: tuple[str, ...] = ("workdir",)) -> list[str]:
+  """'key old -> new' (dotted keys, JSON values) for every field that differs, except `ignore`."""
+  a, b = (_leaves(json.loads(json.dumps(dataclasses.asdict(c)))) for c in (saved, current))
+  return [f"{k} {json.dumps(a[k])} -> {json.dumps(b[k])}" for k in a
+          if k not in ignore and a[k] != b[k]]

@@ -19,7 +19,7 @@ from mexp.io import files
 
 
 class WorkdirMismatchError(ValueError):
-  """The workdir holds a run made with another config."""
+  """The workdir holds a run made with another config, or a config.json that cannot be read."""
 
 
 def _write_json(path: Path, obj) -> None:
@@ -27,19 +27,26 @@ def _write_json(path: Path, obj) -> None:
 
 
 def check_workdir(config: config_lib.Config) -> Path:
-  """Creates the workdir with config.json, or checks the one there matches (so runs never mix)."""
+  """Creates the workdir with config.json, or checks that the run there is this one.
+
+  Only what defines the run counts: a workdir that was moved or copied resumes where it now lives.
+  Call it once the config is valid (config.validate, folds.make_folds): it is a run's first write.
+  """
   workdir = Path(config.workdir)
-  workdir.mkdir(parents=True, exist_ok=True)
   saved = workdir / "config.json"
-  current = json.loads(json.dumps(dataclasses.asdict(config)))
-  if saved.exists():
-    previous = json.loads(saved.read_text())
-    if previous != current:
-      changed = sorted(k for k in set(previous) | set(current) if previous.get(k) != current.get(k))
-      raise WorkdirMismatchError(f"{workdir} holds a run with another config (differs in "
-                                 f"{', '.join(changed)}); choose another --workdir")
-  else:
-    _write_json(saved, current)
+  if not saved.exists():
+    workdir.mkdir(parents=True, exist_ok=True)
+    _write_json(saved, json.loads(json.dumps(dataclasses.asdict(config))))
+    return workdir
+  try:
+    previous = config_lib.from_dict(json.loads(saved.read_text()))
+  except ValueError as e:  # JSONDecodeError and UnicodeDecodeError are ValueErrors too
+    raise WorkdirMismatchError(f"{saved}: {str(e).splitlines()[0]}; fix it, or choose another "
+                               "--workdir") from None
+  changed = config_lib.differences(previous, config)
+  if changed:
+    raise WorkdirMismatchError(f"{workdir} holds a run with another config ({'; '.join(changed)}); "
+                               "choose another --workdir")
   return workdir
 
 
@@ -78,10 +85,11 @@ def cross_validate(config: config_lib.Config, clips: pipeline.Clips, *,
   Returns:
     The results dict also written to workdir/results.json.
   """
-  workdir = check_workdir(config)
   mesh = pipeline.data_mesh()
+  config_lib.validate(config, mesh.size)
   folds = folds_lib.make_folds(clips.subject_N, config.data.folds,
-                              val_subjects=config.data.val_subjects, seed=config.seed)
+                               val_subjects=config.data.val_subjects, seed=config.seed)
+  workdir = check_workdir(config)  # written only once the run is valid
   steps = train.compile_steps(mesh, config, clips.saliency_kind)
   stats = model_stats(config, clips)
   if progress:
@@ -155,6 +163,7 @@ def report(config: config_lib.Config, clips: pipeline.Clips, folds, rows: list[d
 
 def probe_only(config: config_lib.Config, clips: pipeline.Clips) -> dict:
   """The floor on its own (experiments/linear_probe.py): results.json in the same format."""
+  config_lib.validate(config)
   folds = folds_lib.make_folds(clips.subject_N, config.data.folds,
                                val_subjects=config.data.val_subjects, seed=config.seed)
   rows = baselines.cross_validate(config.probe, clips, folds)  # refuses a non-flow saliency

@@ -30,6 +30,12 @@ def per_class(confusion_KxK: np.ndarray) -> dict[str, np.ndarray]:
   return {"recall": recall, "f1": f1, "support": support}
 
 
+def uf1(true_N, pred_N, num_classes: int) -> float:
+  """Unweighted F1: the mean F1 over the classes present in the truth."""
+  stats = per_class(confusion_matrix(true_N, pred_N, num_classes))
+  return float(np.mean(stats["f1"][stats["support"] > 0]))
+
+
 def summarise(true_N, pred_N, subject_N, classes: tuple[str, ...]) -> dict:
   """Every reported metric of one pooled set of predictions.
 

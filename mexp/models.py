@@ -108,6 +108,14 @@ class Stream3D(nn.Module):
     return x
 
 
+def drop_streams(rng: jax.Array, features: list[jax.Array], rates: Sequence[float]) -> list:
+  """Zeroes each example's features from stream i with probability rates[i] (never all streams)."""
+  b = features[0].shape[0]
+  drop_BxS = jax.random.uniform(rng, (b, len(features))) < jnp.asarray(rates)
+  drop_BxS = drop_BxS & ~jnp.all(drop_BxS, axis=1, keepdims=True)
+  return [jnp.where(drop_BxS[:, i, None, None, None, None], 0.0, f) for i, f in enumerate(features)]
+
+
 class TwoStream3DCNN(nn.Module):
   """Per-stream 3D CNNs, concatenated, shared 3D convs, global pooling and a dense head.
 
@@ -126,6 +134,10 @@ class TwoStream3DCNN(nn.Module):
     widths = [_width(w, cfg.width_factor) for w in cfg.stream_widths]
     features = [Stream3D(widths, cfg.stream_pools, cfg.norm, cfg.conv, name=f"{s}_stream")(inputs[s])
                 for s in cfg.streams]
+    if cfg.stream_dropout and len(cfg.stream_dropout) != len(cfg.streams):
+      raise ValueError(f"stream_dropout {cfg.stream_dropout} needs one rate per stream {cfg.streams}")
+    if train and any(cfg.stream_dropout):
+      features = drop_streams(self.make_rng("dropout"), features, cfg.stream_dropout)
     x = jnp.concatenate(features, axis=-1)
     for i, width in enumerate(cfg.shared_widths):
       x = nn.relu(_norm(cfg.norm)(Conv3D(_width(width, cfg.width_factor), cfg.conv,

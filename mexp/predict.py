@@ -26,6 +26,7 @@ from mexp.preprocess import clip as clip_lib
 from mexp.preprocess import face
 
 MIN_FRAMES = 3  # fewer cannot show an onset, an apex and an offset
+FOLDER_FPS = 200.0  # a frame folder says nothing of its rate: CASME II's and SAMM's
 
 
 class PredictError(ValueError):
@@ -39,10 +40,12 @@ class Predictor:
   classes: tuple[str, ...]
   state: object
   forward: object  # jitted (params, raw_1xTxHxWxC, saliency_1xTxHxWxS) -> probabilities_1xK
+  checkpoint: Path | None = None  # named when the model gives non-finite probabilities
 
 
 def load(workdir: str | Path) -> Predictor:
   """Restores the deployable model of a workdir; PredictError when there is none or it mismatches."""
+  from mexp import checkpoints
   from mexp import input_pipeline as pipeline
   from mexp import train
   from mexp.datasets import builder
@@ -71,6 +74,8 @@ def load(workdir: str | Path) -> Predictor:
                          spec.saliency, np.zeros(1, np.int32))
   try:
     state = train.restore_state(config, dummy, checkpoint_dir, pipeline.data_mesh())
+  except checkpoints.CheckpointError as e:
+    raise PredictError(str(e)) from None
   except (ValueError, KeyError, TypeError) as e:
     raise PredictError(f"{checkpoint_dir}: the checkpoint does not match {saved} "
                        f"({type(e).__name__}: {str(e).splitlines()[0][:200]})") from None
@@ -78,12 +83,24 @@ def load(workdir: str | Path) -> Predictor:
   forward = jax.jit(lambda params, raw, sal: jax.nn.softmax(
       state.apply_fn({"params": params}, raw, sal, train=False), axis=-1))
   raw, sal = pipeline.to_float(dummy.raw_NxTxHxWxC, dummy.saliency_NxTxHxWxS)
-  forward(state.params, raw, sal).block_until_ready()  # compile now, not on the first event
-  return Predictor(config=config, spec=spec, classes=classes, state=state, forward=forward)
+  predictor = Predictor(config=config, spec=spec, classes=classes, state=state, forward=forward,
+                        checkpoint=checkpoint_dir)
+  _finite(predictor, forward(state.params, raw, sal))  # compile now, not on the first event
+  return predictor
 
 
-def read_input(path: str | Path, fps: float | None) -> tuple[np.ndarray, np.ndarray, float]:
-  """(frames uint8 RGB (N, H, W, 3), frame numbers (N,), fps) of a video file or frame folder."""
+def _finite(predictor: Predictor, probs: np.ndarray) -> np.ndarray:
+  """`probs` on the host; PredictError naming the checkpoint when any is NaN or infinite."""
+  probs = np.asarray(probs)
+  if not np.isfinite(probs).all():
+    raise PredictError(f"{predictor.checkpoint}: the model gives non-finite probabilities, so the "
+                       "checkpoint is damaged; delete it and rerun the experiment to retrain it")
+  return probs
+
+
+def read_input(path: str | Path, fps: float | None) -> tuple[np.ndarray, np.ndarray, float, str]:
+  """(frames uint8 RGB (N, H, W, 3), frame numbers (N,), fps, where the fps came from) of a
+  video file or frame folder. A video whose own rate is unknown or implausible needs --fps."""
   path = Path(path)
   try:
     if path.is_dir():
@@ -91,11 +108,19 @@ def read_input(path: str | Path, fps: float | None) -> tuple[np.ndarray, np.ndar
       if not listed:
         raise PredictError(f"{path}: no frames (expected images such as img46.jpg)")
       video = frames_io.read_frames([p for _, p in listed])
-      return video, np.array([n for n, _ in listed]), fps or 200.0
+      numbers = np.array([n for n, _ in listed])
+      if fps:
+        return video, numbers, fps, "--fps"
+      return video, numbers, FOLDER_FPS, "assumed for a frame folder (CASME II's rate); set --fps"
     video, file_fps = frames_io.read_video(path)
-    return video, np.arange(len(video)), fps or file_fps or 30.0
   except frames_io.FrameReadError as e:
     raise PredictError(str(e)) from None
+  if fps:
+    return video, np.arange(len(video)), fps, "--fps"
+  if file_fps is None:
+    raise PredictError(f"{path}: the file gives no usable frame rate (none, zero or implausible); "
+                       "pass --fps")
+  return video, np.arange(len(video)), file_fps, "the file's"
 
 
 def classify(predictor: Predictor, frames_NxHxWx3: np.ndarray, numbers_N: np.ndarray,
@@ -116,9 +141,9 @@ def classify(predictor: Predictor, frames_NxHxWx3: np.ndarray, numbers_N: np.nda
                                 apex=None, offset=int(numbers_N[keep][-1]), spec=predictor.spec,
                                 detect_face=True)
   except face.NoFaceError as e:
-    raise PredictError(f"{e} (frame {onset})") from None
+    raise PredictError(f"{e} at frame {onset}") from None
   raw, sal = pipeline.to_float(out.raw_TxHxWxC[None], out.saliency_TxHxWxS[None])
-  return np.asarray(predictor.forward(predictor.state.params, raw, sal))[0]
+  return _finite(predictor, predictor.forward(predictor.state.params, raw, sal))[0]
 
 
 def spot_intervals(frames_NxHxWx3: np.ndarray, fps: float):
@@ -127,17 +152,25 @@ def spot_intervals(frames_NxHxWx3: np.ndarray, fps: float):
   try:
     x, y, w, h = face.detect_face_box(frames_NxHxWx3[0])
   except face.NoFaceError as e:
-    raise PredictError(f"{e} (first frame)") from None
+    raise PredictError(f"{e} at the first frame") from None
   size = (spotting.CROP, spotting.CROP)
   grey = np.stack([cv2.resize(cv2.cvtColor(f[y:y + h, x:x + w], cv2.COLOR_RGB2GRAY), size,
                               interpolation=cv2.INTER_AREA) for f in frames_NxHxWx3])
   return spotting.spot(spotting.motion_energy(grey, max(1, int(round(0.1 * fps)))), fps)
 
 
+def _named(path, fn, *args):
+  """fn(*args), with the input's path in front of a face error (which knows only frame numbers)."""
+  try:
+    return fn(*args)
+  except PredictError as e:
+    raise PredictError(f"{path}: {e}" if str(e).startswith("no face") else str(e)) from None
+
+
 def predict(workdir, path, *, onset=None, offset=None, fps=None) -> dict:
   """Everything the CLI prints, as a dict."""
   predictor = load(workdir)
-  frames, numbers, fps = read_input(path, fps)
+  frames, numbers, fps, fps_source = read_input(path, fps)
   if (onset is None) != (offset is None):
     raise PredictError("give both --onset and --offset, or neither (to spot)")
   if onset is not None:
@@ -147,22 +180,23 @@ def predict(workdir, path, *, onset=None, offset=None, fps=None) -> dict:
     intervals = [(onset, offset, "given")]
   else:
     intervals = [(int(numbers[i.onset]), int(numbers[i.offset]), i.kind)
-                 for i in spot_intervals(frames, fps)]
+                 for i in _named(path, spot_intervals, frames, fps)]
   events = []
   for on, off, kind in intervals:
     event = {"onset_frame": on, "offset_frame": off, "onset_s": round((on - numbers[0]) / fps, 3),
              "offset_s": round((off - numbers[0]) / fps, 3), "source": kind}
     if kind != "macro":  # macro-expressions are reported, not classified as micro
-      probs = classify(predictor, frames, numbers, on, off)
+      probs = _named(path, classify, predictor, frames, numbers, on, off)
       event["emotion"] = predictor.classes[int(np.argmax(probs))]
       event["probabilities"] = {c: round(float(p), 4) for c, p in zip(predictor.classes, probs)}
     events.append(event)
   return {"input": str(path), "task": predictor.config.data.task, "classes": list(predictor.classes),
-          "fps": fps, "events": events}
+          "fps": fps, "fps_source": fps_source, "events": events}
 
 
 def _table(result: dict) -> str:
-  lines = [f"{result['input']}: task {result['task']}, {result['fps']:g} fps, "
+  lines = [f"{result['input']}: task {result['task']}, {result['fps']:g} fps "
+           f"({result['fps_source']}), "
            f"{len(result['events'])} interval(s)"]
   for e in result["events"]:
     head = (f"  frames {e['onset_frame']}..{e['offset_frame']} ({e['onset_s']:.3f}-"
@@ -182,7 +216,7 @@ def main(argv=None) -> int:
   parser.add_argument("--onset", type=int, default=None, help="onset frame number")
   parser.add_argument("--offset", type=int, default=None, help="offset frame number")
   parser.add_argument("--fps", type=float, default=None,
-                      help="frame rate (default: the video's; 200 for frame folders)")
+                      help=f"frame rate (default: the video's; {FOLDER_FPS:g} for frame folders)")
   parser.add_argument("--json", action="store_true")
   args = parser.parse_args(argv)
   try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import logging
 import sys
 
 from mexp import config as config_lib
@@ -60,10 +61,14 @@ def main(get_config, argv=None, description: str = "", probe_only: bool = False)
     probe_only: run only the floor (the linear probe), not the deep model.
   """
   config, _ = config_from_argv(get_config, argv, description)
-  from mexp import evaluate, input_pipeline, train
+  import jax
+  from mexp import checkpoints, evaluate, input_pipeline, train
   from mexp.datasets import build as build_lib
   build_lib.quiet_tfds_logs()
+  # Orbax logs a failed save's traceback at ERROR before it re-raises here, where it is reported.
+  logging.getLogger("absl").setLevel(logging.CRITICAL)
   try:
+    config_lib.validate(config, 1 if probe_only else jax.device_count())  # before any build
     _, summary = build_lib.prepare(config.data)
     print(summary.splitlines()[0])
     clips = input_pipeline.load(config.data)
@@ -72,8 +77,12 @@ def main(get_config, argv=None, description: str = "", probe_only: bool = False)
     else:
       results = evaluate.cross_validate(config, clips)
   except (*build_lib.INPUT_ERRORS, evaluate.WorkdirMismatchError, train.NonFiniteLossError,
-          ValueError) as e:
+          checkpoints.CheckpointError, ValueError) as e:
     print(f"error: {e}", file=sys.stderr)
+    return 2
+  except OSError as e:  # a write failed: read-only workdir, disk full, ...
+    print(f"error: {e.filename or config.workdir}: {e.strerror or e}; check that it is writable "
+          "and the disk has space, then rerun the same command: it resumes", file=sys.stderr)
     return 2
   print(evaluate.table(results))
   print(f"wrote {config.workdir}/results.json, confusion.png"

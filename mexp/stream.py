@@ -22,7 +22,10 @@ import cv2
 import numpy as np
 
 from mexp import predict, spotting
+from mexp.io import frames as frames_io
 from mexp.preprocess import face
+
+CAMERA_FPS = 30.0  # assumed when a camera reports no rate
 
 
 class OnlineSpotter:
@@ -158,7 +161,20 @@ def main(argv=None) -> int:
   if not capture.isOpened():
     print(f"error: {name}: not a readable video", file=sys.stderr)
     return 2
-  fps = args.fps or capture.get(cv2.CAP_PROP_FPS) or 30.0
+  fps = args.fps
+  if not fps and args.video is not None:
+    fps = frames_io.video_fps(args.video, capture.get(cv2.CAP_PROP_FPS))
+    if fps is None:
+      capture.release()
+      print(f"error: {name}: the file gives no usable frame rate (none, zero or implausible); "
+            "pass --fps", file=sys.stderr)
+      return 2
+  elif not fps:
+    fps = frames_io.video_fps(name, capture.get(cv2.CAP_PROP_FPS))
+    if fps is None:
+      fps = CAMERA_FPS
+      print(f"warning: {name} reports no frame rate; assuming {CAMERA_FPS:g} fps (set --fps)",
+            file=sys.stderr)
   timings = collections.defaultdict(float)
   try:
     for event in run(predictor, capture, fps, show=args.show, timings=timings):

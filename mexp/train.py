@@ -19,7 +19,7 @@ from mexp import augment as augment_lib
 from mexp import checkpoints
 from mexp import config as config_lib
 from mexp import input_pipeline as pipeline
-from mexp import models
+from mexp import metrics, models
 from mexp.io import files
 
 Batch = dict[str, jax.Array]  # raw_BxTxHxWxC, saliency_BxTxHxWxS (uint8), label_B, mask_B
@@ -215,6 +215,7 @@ def fit(config: config_lib.Config, clips: pipeline.Clips, train_idx: np.ndarray,
           labels = clips.label_N[val_idx]
           record["val_accuracy"] = float(np.mean(np.argmax(probs, 1) == labels))
           record["val_loss"] = weighted_nll(probs, labels, weights)
+          record["val_uf1"] = metrics.uf1(labels, np.argmax(probs, 1), len(clips.classes))
         history.append(record)
         epoch_sums = jax.device_put(zeros, replicated)
         _write_jsonl(log_path, history)
@@ -242,13 +243,13 @@ def fit(config: config_lib.Config, clips: pipeline.Clips, train_idx: np.ndarray,
 
 def restore_state(config: config_lib.Config, clips: pipeline.Clips, checkpoint_dir: Path,
                   mesh) -> Any:
-  """The latest state under `checkpoint_dir`, restored into a freshly built target."""
+  """The latest state under `checkpoint_dir` (never an older one), restored into a fresh target."""
   weights = np.ones(len(clips.classes), np.float32)
   state = create_state(config, len(clips.classes), clips, weights, 1, jax.random.key(0))
   target = jax.device_put({"state": state, "epoch_sums": np.zeros(len(SUMS), np.float32)},
                           NamedSharding(mesh, P()))
   mngr = checkpoints.manager(checkpoint_dir)
-  restored, step = checkpoints.restore_latest(mngr, target)
+  restored, step = checkpoints.restore_latest(mngr, target, fall_back=False)
   mngr.close()
   if step == 0:
     raise FileNotFoundError(f"{checkpoint_dir}: no checkpoint")

@@ -24,3 +24,105 @@ def test_unknown_keys_are_named():
     config_lib.from_dict(d)
   with pytest.raises(ValueError, match="colour"):
     config_lib.from_dict({"colour": 1})
+
+
+def test_missing_keys_take_their_defaults():
+  d = json.loads(json.dumps(dataclasses.asdict(config_lib.Config())))
+  del d["model"]["stream_dropout"]  # a config.json saved before the field existed
+  assert config_lib.from_dict(d) == config_lib.Config()
+
+
+@pytest.mark.parametrize("section,key,value,message", [
+    ("optim", "epochs", "40", "optim.epochs must be int, got str '40'"),
+    ("optim", "learning_rate", True, "optim.learning_rate must be float, got bool True"),
+    ("model", "streams", "raw", "model.streams must be tuple[str, ...], got str 'raw'"),
+    ("model", "stream_pools", [[1, 2]], "model.stream_pools must be tuple[tuple[int, int, int], "
+     "...], got tuple ((1, 2),)"),
+    ("data", "manual_dir", 3, "data.manual_dir must be str | None, got int 3"),
+])
+def test_wrong_types_are_named(section, key, value, message):
+  d = json.loads(json.dumps(dataclasses.asdict(config_lib.Config())))
+  d[section][key] = value
+  with pytest.raises(ValueError) as e:
+    config_lib.from_dict(d)
+  assert str(e.value) == message
+
+
+def test_a_section_that_is_not_an_object_is_named():
+  with pytest.raises(ValueError, match="optim must be an object of OptimConfig keys, got int 3"):
+    config_lib.from_dict({"optim": 3})
+  with pytest.raises(ValueError, match="expected an object of config keys, got list"):
+    config_lib.from_dict([])
+
+
+def test_predict_names_a_wrong_type_in_config_json(tmp_path):
+  from mexp import predict
+  d = json.loads(json.dumps(dataclasses.asdict(config_lib.Config())))
+  d["optim"]["epochs"] = "40"
+  (tmp_path / "config.json").write_text(json.dumps(d))
+  with pytest.raises(predict.PredictError) as e:
+    predict.load(tmp_path)
+  assert str(e.value) == f"{tmp_path}/config.json: optim.epochs must be int, got str '40'"
+
+
+def _with(config, **changes):
+  """config with dotted-key changes, e.g. _with(c, **{"optim.epochs": 0})."""
+  for key, value in changes.items():
+    section, _, field = key.rpartition(".")
+    if section:
+      part = dataclasses.replace(getattr(config, section), **{field: value})
+      config = dataclasses.replace(config, **{section: part})
+    else:
+      config = dataclasses.replace(config, **{field: value})
+  return config
+
+
+@pytest.mark.parametrize("key,value,message", [
+    ("data.folds", "abc", "--folds 'abc': expected 'loso' or a number of folds"),
+    ("data.folds", "1", "--folds 1: choose at least 2 folds (or 'loso')"),
+    ("data.folds", 3, "data.folds must be str, got int 3"),
+    ("data.val_subjects", -1, "--val_subjects -1: must be >= 0"),
+    ("data.task", "seed7", "--task 'seed7': expected one of seed6, casme2_5, megc3"),
+    ("optim.batch_size", 3, "--batch_size 3: must be a positive multiple of the 2 device(s)"),
+    ("optim.batch_size", 0, "--batch_size 0: must be a positive multiple of the 2 device(s)"),
+    ("optim.epochs", 0, "--epochs 0: must be >= 1"),
+    ("optim.learning_rate", 0.0, "--learning_rate 0.0: must be > 0"),
+    ("optim.learning_rate", float("nan"), "--learning_rate nan: must be > 0"),
+    ("optim.grad_clip", -1.0, "optim.grad_clip -1.0: must be > 0, or None for no clipping"),
+    ("model.width_factor", 0.0, "--width_factor 0.0: must be > 0"),
+    ("model.dropout", 1.0, "model.dropout 1.0: must be in [0, 1)"),
+    ("model.stream_dropout", (0.5,), "model.stream_dropout (0.5,): expected () or one rate in "
+     "[0, 1) per stream of ('raw', 'saliency')"),
+    ("model.stream_dropout", (0.5, 1.0), "model.stream_dropout (0.5, 1.0): expected () or one "
+     "rate in [0, 1) per stream of ('raw', 'saliency')"),
+    ("model.streams", ("raw", "raw"), "model.streams ('raw', 'raw'): expected 'raw' and/or "
+     "'saliency', once each"),
+    ("model.stream_widths", (128,), "model.stream_widths (128,): needs one width >= 1 per "
+     "model.stream_pools entry"),
+    ("model.norm", "batch", "model.norm 'batch': expected 'none', 'group' or 'layer'"),
+    ("seed", -1, "--seed -1: must be >= 0"),
+    ("checkpoint_every", 0, "checkpoint_every 0: must be >= 1"),
+])
+def test_validate_names_the_flag(key, value, message):
+  config = _with(config_lib.Config(), **{key: value})
+  with pytest.raises(ValueError) as e:
+    config_lib.validate(config, num_devices=2)
+  assert str(e.value) == message
+
+
+def test_validate_accepts_good_configs():
+  config_lib.validate(config_lib.Config(), num_devices=2)
+  config_lib.validate(_with(config_lib.Config(), **{"optim.batch_size": 3}), num_devices=1)
+  config_lib.validate(_with(config_lib.Config(), **{
+      "model.stream_dropout": (0.3, 0.0), "data.folds": "5", "optim.grad_clip": None,
+      "optim.learning_rate": 1}), num_devices=4)  # an int is a valid float
+
+
+def test_differences_name_leaves_and_ignore_the_workdir():
+  a = config_lib.Config()
+  b = _with(a, **{"workdir": "elsewhere", "optim.epochs": 40, "data.folds": "3",
+                  "model.stream_dropout": (0.1, 0.2)})
+  assert config_lib.differences(a, _with(a, workdir="elsewhere")) == []
+  assert config_lib.differences(a, b) == ['data.folds "loso" -> "3"',
+                                          "model.stream_dropout [] -> [0.1, 0.2]",
+                                          "optim.epochs 30 -> 40"]

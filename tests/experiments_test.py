@@ -1,6 +1,9 @@
 import contextlib
+import dataclasses
+import errno
 import io
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -120,3 +123,89 @@ def test_linear_probe_refuses_a_saliency_without_flow(experiments, tiny_casme2, 
   err = capsys.readouterr().err
   assert err.startswith("error: the linear probe needs a flow saliency (flow, ststnet), not "
                         "'median'") and len(err.strip().splitlines()) == 1
+
+
+MEDIAN = "t4_16x16_grey_median"
+
+
+@pytest.mark.parametrize("flags,named", [
+    (["--folds", "1"], "--folds 1"), (["--folds", "100"], "--folds 100"),
+    (["--folds", "abc"], "--folds 'abc'"), (["--batch_size", "3"], "2 device(s)"),
+    (["--val_subjects", "4"], "validation"), (["--epochs", "0"], "--epochs 0")])
+def test_a_failed_run_writes_nothing_and_the_corrected_one_starts(flags, named, tiny_casme2,
+                                                                  tmp_path, capsys):
+  import jax
+  from mexp import evaluate
+  assert jax.device_count() == 2  # conftest
+  workdir = tmp_path / "run"
+  argv = _argv(tiny_casme2, workdir, MEDIAN)
+  assert run.main(tiny_experiment.get_config, argv + flags) == 2
+  err = capsys.readouterr().err
+  assert err.startswith("error: ") and named in err and len(err.strip().splitlines()) == 1
+  assert not workdir.exists()
+  # The corrected command in the same workdir passes every check before training.
+  config, _ = run.config_from_argv(tiny_experiment.get_config, argv)
+  config_lib.validate(config, jax.device_count())
+  assert evaluate.check_workdir(config) == workdir
+  assert evaluate.check_workdir(config) == workdir  # and resumes there
+
+
+def test_workdir_guard_compares_the_run_not_its_place(tmp_path):
+  import shutil
+  from mexp import evaluate
+  config = dataclasses.replace(tiny_experiment.get_config(), workdir=str(tmp_path / "a"))
+  evaluate.check_workdir(config)
+  shutil.move(tmp_path / "a", tmp_path / "b")
+  moved = dataclasses.replace(config, workdir=str(tmp_path / "b"))
+  assert evaluate.check_workdir(moved) == tmp_path / "b"  # resumes where it now lives
+  longer = dataclasses.replace(moved, optim=dataclasses.replace(config.optim, epochs=7))
+  with pytest.raises(evaluate.WorkdirMismatchError) as e:
+    evaluate.check_workdir(longer)
+  assert str(e.value) == (f"{tmp_path / 'b'} holds a run with another config (optim.epochs 6 -> 7)"
+                          "; choose another --workdir")
+  saved = tmp_path / "b" / "config.json"
+  d = json.loads(saved.read_text())
+  del d["model"]["stream_dropout"]  # saved before the field existed: its default is that run
+  saved.write_text(json.dumps(d))
+  evaluate.check_workdir(moved)
+  d["optim"]["epochs"] = "6"
+  saved.write_text(json.dumps(d))
+  with pytest.raises(evaluate.WorkdirMismatchError) as e:
+    evaluate.check_workdir(moved)
+  assert str(e.value) == (f"{saved}: optim.epochs must be int, got str '6'; fix it, or choose "
+                          "another --workdir")
+  saved.write_text("{")
+  with pytest.raises(evaluate.WorkdirMismatchError, match="config.json: Expecting property name"):
+    evaluate.check_workdir(moved)
+
+
+def _read_only(monkeypatch):
+  """Every atomic write fails as on a read-only file system."""
+  from mexp.io import files
+
+  def fail(path, text):
+    raise OSError(errno.EROFS, os.strerror(errno.EROFS), str(path))
+  monkeypatch.setattr(files, "write_text_atomic", fail)
+
+
+def test_a_read_only_workdir_is_one_line(tiny_casme2, tmp_path, monkeypatch, capsys):
+  _read_only(monkeypatch)
+  workdir = tmp_path / "run"
+  assert run.main(tiny_experiment.get_config, _argv(tiny_casme2, workdir, MEDIAN)) == 2
+  err = capsys.readouterr().err
+  assert err == (f"error: {workdir}/config.json: Read-only file system; check that it is writable "
+                 "and the disk has space, then rerun the same command: it resumes\n")
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes to read-only folders")
+def test_a_chmod_read_only_workdir_is_one_line(tiny_casme2, tmp_path, capsys):
+  workdir = tmp_path / "run"
+  workdir.mkdir()
+  workdir.chmod(0o555)
+  try:
+    assert run.main(tiny_experiment.get_config, _argv(tiny_casme2, workdir, MEDIAN)) == 2
+  finally:
+    workdir.chmod(0o755)
+  err = capsys.readouterr().err
+  assert err.startswith(f"error: {workdir}/config.json") and "Permission denied" in err
+  assert len(err.strip().splitlines()) == 1

@@ -1,3 +1,4 @@
+import dataclasses
 import json
 import shutil
 
@@ -56,8 +57,9 @@ def test_bad_inputs_one_line_errors(trained_workdir, face_folder, tmp_path, caps
   blank.mkdir()
   for n in range(5):
     cv2.imwrite(str(blank / f"img{n}.jpg"), np.full((120, 160, 3), 90, np.uint8))
-  assert "no face found" in _error(capsys, ["--workdir", workdir, str(blank), "--onset", "0",
-                                            "--offset", "4"])
+  assert f"{blank}: no face found" in _error(capsys, ["--workdir", workdir, str(blank),
+                                                     "--onset", "0", "--offset", "4"])
+  assert f"{blank}: no face found" in _error(capsys, ["--workdir", workdir, str(blank)])
   assert "needs at least 3" in _error(capsys, ["--workdir", workdir, str(face_folder),
                                                "--onset", "104", "--offset", "105"])
   assert "must lie within" in _error(capsys, ["--workdir", workdir, str(face_folder),
@@ -77,3 +79,54 @@ def test_workdir_without_checkpoint_or_with_another_config(trained_workdir, face
   (copy / "config.json").write_text(json.dumps(config))
   assert "does not match" in _error(capsys, ["--workdir", str(copy), str(face_folder),
                                              "--onset", "100", "--offset", "119"])
+
+
+def test_damaged_final_checkpoint_is_a_one_line_error(trained_workdir, face_folder, tmp_path,
+                                                      capsys):
+  copy = tmp_path / "copy"
+  shutil.copytree(trained_workdir[0], copy)
+  files = list((copy / "final" / "checkpoints").glob("*/default/ocdbt.process_0/d/*"))
+  assert files
+  for path in files:  # the damage: 4 KB XOR-ed in the middle of every data file
+    data = bytearray(path.read_bytes())
+    middle = len(data) // 2
+    data[middle:middle + 4096] = bytes(b ^ 0xFF for b in data[middle:middle + 4096])
+    path.write_bytes(bytes(data))
+  assert predict.main(["--workdir", str(copy), str(face_folder), "--onset", "100",
+                       "--offset", "119"]) == 2
+  out, err = capsys.readouterr()
+  assert out == "" and err.startswith("error: ") and len(err.strip().splitlines()) == 1
+  assert f"{copy / 'final' / 'checkpoints'}: no usable checkpoint: step " in err
+
+
+def test_non_finite_probabilities_never_give_a_label(trained_workdir, face_folder, monkeypatch):
+  workdir, _, _ = trained_workdir
+  predictor = predict.load(workdir)
+  broken = dataclasses.replace(predictor,
+                               forward=lambda *_: np.full((1, len(predictor.classes)), np.nan))
+  monkeypatch.setattr(predict, "load", lambda _: broken)
+  with pytest.raises(predict.PredictError, match=r"final/checkpoints: the model gives non-finite"):
+    predict.predict(workdir, face_folder, onset=100, offset=119)
+
+
+def test_a_video_without_a_frame_rate_needs_fps(trained_workdir, tmp_path, capsys):
+  import struct
+  path = tmp_path / "zero_rate.avi"
+  writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 200.0, (64, 48))
+  for _ in range(4):
+    writer.write(np.full((48, 64, 3), 90, np.uint8))
+  writer.release()
+  data = bytearray(path.read_bytes())
+  for tag, offset in ((b"strh", 32), (b"avih", 8)):  # the stream's rate, the us per frame
+    at = data.find(tag)
+    data[at + offset:at + offset + 4] = struct.pack("<I", 0)
+  path.write_bytes(bytes(data))
+  assert "zero_rate.avi: the file gives no usable frame rate" in _error(
+      capsys, ["--workdir", str(trained_workdir[0]), str(path)])
+  frames, _, fps, source = predict.read_input(path, 200.0)
+  assert len(frames) == 4 and (fps, source) == (200.0, "--fps")
+
+
+def test_a_frame_folder_states_its_assumed_rate(face_folder):
+  _, numbers, fps, source = predict.read_input(face_folder, None)
+  assert fps == predict.FOLDER_FPS and "assumed" in source and "--fps" in source

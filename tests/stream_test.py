@@ -45,9 +45,24 @@ def test_cli_streams_json_lines(trained_workdir, tmp_path, capsys):
       assert 0 < event["probability"] <= 1
 
 
+def _zero_rate_avi(path):
+  import struct
+  import cv2
+  writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 200.0, (64, 48))
+  for _ in range(4):
+    writer.write(np.full((48, 64, 3), 90, np.uint8))
+  writer.release()
+  data = bytearray(path.read_bytes())
+  for tag, offset in ((b"strh", 32), (b"avih", 8)):  # FFmpeg would report 25 fps
+    at = data.find(tag)
+    data[at + offset:at + offset + 4] = struct.pack("<I", 0)
+  path.write_bytes(bytes(data))
+
+
 @pytest.mark.parametrize("make,message", [
     (lambda p: None, "no such video file"),
     (lambda p: p.write_bytes(b"\x00" * 64), "not a readable video"),
+    (lambda p: _zero_rate_avi(p), "in.avi: the file gives no usable frame rate"),
 ])
 def test_cli_bad_video(trained_workdir, tmp_path, capsys, make, message):
   path = tmp_path / "in.avi"
