@@ -15,7 +15,7 @@ from mexp import labels
 class DataConfig:
   """Which dataset to build and read, and how to split it; without manual_dir, the synthetic twin."""
   dataset: str = "casme2"
-  builder_config: str = "t16_64x64_grey_median"
+  builder_config: str = "t16_64x64_grey_ststnet_apex_a128"  # the builder's default
   manual_dir: str | None = None  # a licensed folder; None -> synthetic, generated once
   data_dir: str | None = None  # None: data/tfds, or data/tfds_synthetic for the synthetic twin
   synthetic_dir: str = "data/synthetic_casme2"

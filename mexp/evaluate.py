@@ -14,7 +14,7 @@ from mexp import baselines
 from mexp import config as config_lib
 from mexp import input_pipeline as pipeline
 from mexp import folds as folds_lib
-from mexp import metrics, models, plots, train
+from mexp import distributed, metrics, models, plots, train
 from mexp.io import files
 
 
@@ -89,43 +89,66 @@ def cross_validate(config: config_lib.Config, clips: pipeline.Clips, *,
   config_lib.validate(config, mesh.size)
   folds = folds_lib.make_folds(clips.subject_N, config.data.folds,
                                val_subjects=config.data.val_subjects, seed=config.seed)
-  workdir = check_workdir(config)  # written only once the run is valid
+  writer = distributed.is_writer()  # process 0 writes the files; every process trains
+  workdir = _checked_workdir(config, writer)  # written only once the run is valid
   steps = train.compile_steps(mesh, config, clips.saliency_kind)
   stats = model_stats(config, clips)
+  progress = progress and writer
   if progress:
     print(f"model: {stats['parameters']:,} parameters, {stats['forward_gflops_per_clip']} forward "
-          f"GFLOPs/clip; {len(folds)} folds on {mesh.size} {jax.default_backend()} device(s)")
+          f"GFLOPs/clip; {len(folds)} folds on {mesh.size} {jax.default_backend()} device(s)"
+          + (f" in {jax.process_count()} processes" if jax.process_count() > 1 else ""))
   start = time.time()
   histories, rows = {}, []
   for number, fold in enumerate(folds):
     fold_dir = workdir / f"fold_{fold.name}"
-    fold_dir.mkdir(exist_ok=True)
+    fold_dir.mkdir(parents=True, exist_ok=True)
     done = fold_dir / "predictions.json"
-    if not done.exists():
+    if not distributed.agree(writer and done.exists()):
       state, _ = train.fit(config, clips, fold.train, fold.val, fold_dir, number, mesh, steps,
                            progress=progress)
       probs = train.predict(steps[1], state, clips, fold.test, config.optim.batch_size, mesh)
-      _write_json(done, {"clip": clips.clip_N[fold.test].tolist(),
-                         "subject": clips.subject_N[fold.test].tolist(),
-                         "label": clips.label_N[fold.test].tolist(),
-                         "probabilities": probs.tolist()})
-    histories[fold.name] = [json.loads(line) for line in
-                            (fold_dir / "metrics.jsonl").read_text().splitlines()]
-    rows.append(json.loads(done.read_text()))
+      if writer:
+        _write_json(done, {"clip": clips.clip_N[fold.test].tolist(),
+                           "subject": clips.subject_N[fold.test].tolist(),
+                           "label": clips.label_N[fold.test].tolist(),
+                           "probabilities": probs.tolist()})
+    if writer:
+      histories[fold.name] = [json.loads(line) for line in
+                              (fold_dir / "metrics.jsonl").read_text().splitlines()]
+      rows.append(json.loads(done.read_text()))
   if config.final_model:
     everyone = np.arange(len(clips.label_N))
     final_dir = workdir / "final"
-    final_dir.mkdir(exist_ok=True)
+    final_dir.mkdir(parents=True, exist_ok=True)
     train.fit(config, clips, everyone, everyone[:0], final_dir, len(folds), mesh, steps,
               progress=progress)
+  if not writer:
+    return {}
 
   results = report(config, clips, folds, rows, protocol(config, clips, len(folds)), histories)
   results["model"] = stats
   results["final_model"] = "final/checkpoints (all subjects)" if config.final_model else None
   results["floor"] = floor(config, clips, folds)
   results["seconds_this_run"] = round(time.time() - start, 1)
+  if jax.process_count() > 1:
+    results["processes"] = jax.process_count()
   _write_json(workdir / "results.json", results)
   return results
+
+
+def _checked_workdir(config: config_lib.Config, writer: bool) -> Path:
+  """check_workdir on process 0; the others learn whether it passed."""
+  error = None
+  if writer:
+    try:
+      check_workdir(config)
+    except (WorkdirMismatchError, OSError) as e:
+      error = e
+  if not distributed.agree(error is None):
+    raise error or WorkdirMismatchError(f"{config.workdir}: process 0 refused the workdir "
+                                        "(its output says why)")
+  return Path(config.workdir)
 
 
 def _pooled(rows: list[dict], classes) -> dict:

@@ -8,6 +8,7 @@ import logging
 import sys
 
 from mexp import config as config_lib
+from mexp import distributed
 
 
 def apply_flags(config: config_lib.Config, argv=None, description: str = "") -> config_lib.Config:
@@ -30,6 +31,7 @@ def apply_flags(config: config_lib.Config, argv=None, description: str = "") -> 
   parser.add_argument("--seed", type=int, default=config.seed)
   parser.add_argument("--no_final_model", action="store_true",
                       help="skip the all-subjects model that predict/stream use")
+  distributed.add_flags(parser)  # read by launch_from_argv; listed here for --help
   args = parser.parse_args(argv)
   return dataclasses.replace(
       config, workdir=args.workdir, seed=args.seed,
@@ -51,6 +53,30 @@ def config_from_argv(get_config, argv=None, description: str = ""):
   return apply_flags(config, rest, description), known.variant
 
 
+def launch_from_argv(argv=None) -> distributed.Launch:
+  """The multi-process flags (or their environment variables) of a command line."""
+  parser = argparse.ArgumentParser(add_help=False)
+  distributed.add_flags(parser)
+  known, _ = parser.parse_known_args(argv)
+  return distributed.launch_from(known)
+
+
+def _prepare(config: config_lib.Config) -> str:
+  """Process 0 builds (or checks) the dataset first; the others then reuse it."""
+  from mexp.datasets import build as build_lib
+  summary, error = "", None
+  if distributed.is_writer():
+    try:
+      _, summary = build_lib.prepare(config.data)
+    except Exception as e:  # noqa: BLE001 - re-raised below, after the others heard of it
+      error = e
+  if not distributed.agree(error is None):
+    raise error or ValueError("process 0 could not prepare the data (its output says why)")
+  if not summary:
+    _, summary = build_lib.prepare(config.data)
+  return summary
+
+
 def main(get_config, argv=None, description: str = "", probe_only: bool = False) -> int:
   """Parses flags, prepares the data, cross-validates and prints the report; 2 on bad input.
 
@@ -61,6 +87,11 @@ def main(get_config, argv=None, description: str = "", probe_only: bool = False)
     probe_only: run only the floor (the linear probe), not the deep model.
   """
   config, _ = config_from_argv(get_config, argv, description)
+  try:
+    distributed.initialize(launch_from_argv(argv))  # before any other JAX call
+  except ValueError as e:
+    print(f"error: {e}", file=sys.stderr)
+    return 2
   import jax
   from mexp import checkpoints, evaluate, input_pipeline, train
   from mexp.datasets import build as build_lib
@@ -69,11 +100,12 @@ def main(get_config, argv=None, description: str = "", probe_only: bool = False)
   logging.getLogger("absl").setLevel(logging.CRITICAL)
   try:
     config_lib.validate(config, 1 if probe_only else jax.device_count())  # before any build
-    _, summary = build_lib.prepare(config.data)
-    print(summary.splitlines()[0])
+    summary = _prepare(config)
+    if distributed.is_writer():
+      print(summary.splitlines()[0])
     clips = input_pipeline.load(config.data)
-    if probe_only:
-      results = evaluate.probe_only(config, clips)
+    if probe_only:  # no JAX collectives: process 0 alone
+      results = evaluate.probe_only(config, clips) if distributed.is_writer() else {}
     else:
       results = evaluate.cross_validate(config, clips)
   except (*build_lib.INPUT_ERRORS, evaluate.WorkdirMismatchError, train.NonFiniteLossError,
@@ -84,6 +116,8 @@ def main(get_config, argv=None, description: str = "", probe_only: bool = False)
     print(f"error: {e.filename or config.workdir}: {e.strerror or e}; check that it is writable "
           "and the disk has space, then rerun the same command: it resumes", file=sys.stderr)
     return 2
+  if not distributed.is_writer():
+    return 0
   print(evaluate.table(results))
   print(f"wrote {config.workdir}/results.json, confusion.png"
         + ("" if probe_only else ", curves.png"))

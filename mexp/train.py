@@ -19,7 +19,7 @@ from mexp import augment as augment_lib
 from mexp import checkpoints
 from mexp import config as config_lib
 from mexp import input_pipeline as pipeline
-from mexp import metrics, models
+from mexp import distributed, metrics, models
 from mexp.io import files
 
 Batch = dict[str, jax.Array]  # raw_BxTxHxWxC, saliency_BxTxHxWxS (uint8), label_B, mask_B
@@ -218,7 +218,8 @@ def fit(config: config_lib.Config, clips: pipeline.Clips, train_idx: np.ndarray,
           record["val_uf1"] = metrics.uf1(labels, np.argmax(probs, 1), len(clips.classes))
         history.append(record)
         epoch_sums = jax.device_put(zeros, replicated)
-        _write_jsonl(log_path, history)
+        if distributed.is_writer():  # one writer of the workdir's files
+          _write_jsonl(log_path, history)
         if bar:
           bar.set_postfix(epoch=f"{epoch + 1}/{config.optim.epochs}",
                           loss=f"{record['train_loss']:.3f}")
