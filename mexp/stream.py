@@ -98,6 +98,7 @@ def run(predictor, capture: cv2.VideoCapture, fps: float, *, show: bool = False,
     timings["face"] += time.perf_counter() - tick
     if box is None:
       continue
+    timings["face_frames"] += 1
     tick = time.perf_counter()
     x, y, w, h = box
     grey = cv2.cvtColor(frame[y:y + h, x:x + w], cv2.COLOR_RGB2GRAY)
@@ -181,6 +182,10 @@ def main(argv=None) -> int:
       print(json.dumps(event), flush=True)
   finally:
     capture.release()
+  if timings["frames"] and not timings["face_frames"]:
+    print(f"error: {name}: no face found in any of its {int(timings['frames'])} frames",
+          file=sys.stderr)
+    return 2
   if not timings["frames"]:
     print(f"error: {name}: no decodable frames (empty or truncated video)", file=sys.stderr)
     return 2

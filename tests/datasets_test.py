@@ -100,6 +100,11 @@ def test_a_changed_frame_rebuilds_and_says_where(casme2_dir, tmp_path):
   _, summary = _build(casme2_dir, data_dir)
   assert summary.startswith("rebuilt (1 frame folder(s) changed: Cropped/sub16/EP01_08)")
   assert not list((data_dir / "casme2" / TINY).glob("incomplete.*"))
+  # A rebuild that fails (the stale version already gone) leaves no empty config folder.
+  frame.write_bytes(frame.read_bytes()[:40])
+  with pytest.raises(builder_lib.BuildError, match="reg_img9.jpg: corrupt JPEG"):
+    _build(casme2_dir, data_dir)
+  assert not (data_dir / "casme2" / TINY).exists()
 
 
 def test_a_moved_folder_is_reused_and_another_is_refused(casme2_dir, tmp_path):
@@ -196,7 +201,7 @@ def test_unwritable_data_dir_is_one_line_error(casme2_dir, tmp_path):
   blocker = tmp_path / "a_file"
   blocker.write_text("not a folder")
   with pytest.raises(builder_lib.BuildError, match=r"a_file.*: cannot write the dataset \(.*\); "
-                                                   r"free space or choose a writable --data_dir"):
+                                                   r"choose a writable --data_dir"):
     _build(casme2_dir, blocker / "tfds")
 
 
@@ -207,7 +212,7 @@ def test_disk_full_is_one_line_error_and_leaves_nothing(casme2_dir, tmp_path, mo
   monkeypatch.setattr(builder_lib.MicroExpressionBuilder, "_generate_examples", full)
   data_dir = tmp_path / "tfds"
   with pytest.raises(builder_lib.BuildError, match=r"cannot write the dataset \(array_record "
-                                                   r"writer: No space left on device\)"):
+                                                   r"writer: No space left on device\); free space"):
     _build(casme2_dir, data_dir)
   assert not (data_dir / "casme2" / TINY).exists()
 

@@ -45,6 +45,14 @@ def test_cli_streams_json_lines(trained_workdir, tmp_path, capsys):
       assert 0 < event["probability"] <= 1
 
 
+def _grey_avi(path):
+  import cv2
+  writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 25.0, (64, 48))
+  for _ in range(6):
+    writer.write(np.full((48, 64, 3), 90, np.uint8))
+  writer.release()
+
+
 def _zero_rate_avi(path):
   import struct
   import cv2
@@ -63,6 +71,7 @@ def _zero_rate_avi(path):
     (lambda p: None, "no such video file"),
     (lambda p: p.write_bytes(b"\x00" * 64), "not a readable video"),
     (lambda p: _zero_rate_avi(p), "in.avi: the file gives no usable frame rate"),
+    (lambda p: _grey_avi(p), "in.avi: no face found in any of its 6 frames"),
 ])
 def test_cli_bad_video(trained_workdir, tmp_path, capsys, make, message):
   path = tmp_path / "in.avi"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
@@ -78,17 +79,18 @@ def build(name: str, *, manual_dir: str | os.PathLike, data_dir: str | os.PathLi
   # TFDS writes into an `incomplete.*` folder and renames it only on success.
   mode = (tfds.download.GenerateMode.FORCE_REDOWNLOAD if overwrite
           else tfds.download.GenerateMode.REUSE_DATASET_IF_EXISTS)
-  existed = _existing_dirs(dataset)
   try:
     dataset.download_and_prepare(download_config=tfds.download.DownloadConfig(
         manual_dir=str(manual_dir), download_mode=mode))
   except BaseException as e:
-    _clean_failed(dataset, existed)
+    _clean_failed(dataset)
     if isinstance(e, OSError) or "No space left on device" in str(e):
       reason = getattr(e, "strerror", None) or str(e).strip().splitlines()[-1]
+      full = getattr(e, "errno", None) == errno.ENOSPC or "No space left" in str(e)
       raise builder_lib.BuildError(
           f"{getattr(e, 'filename', None) or dataset.data_dir}: cannot write the dataset "
-          f"({reason}); free space or choose a writable --data_dir") from None
+          f"({reason}); " + ("free space or choose another --data_dir" if full else
+                             "choose a writable --data_dir")) from None
     raise
   _remove_stale_incomplete(dataset)
   summary = builder_lib.summarise(dataset.written, dataset.skipped)
@@ -101,19 +103,15 @@ def build(name: str, *, manual_dir: str | os.PathLike, data_dir: str | os.PathLi
   return dataset, f"{why} {dataset.data_dir}\n{summary}"
 
 
-def _existing_dirs(dataset) -> set[Path]:
-  root = Path(dataset.data_dir_root)
-  return {p for p in root.rglob("*") if p.is_dir()} if root.is_dir() else set()
-
-
-def _clean_failed(dataset, existed: set[Path]) -> None:
-  """Removes what a failed build left: its incomplete.* folder and the empty folders it made."""
+def _clean_failed(dataset) -> None:
+  """Removes what a failed build left: its incomplete.* folder and every empty folder (a failed
+  rebuild also leaves the config folder whose stale version TFDS removed first)."""
   root = Path(dataset.data_dir_root)
   if not root.is_dir():
     return
   _remove_stale_incomplete(dataset)
-  for path in sorted((p for p in root.rglob("*") if p.is_dir() and p not in existed),
-                     key=lambda p: len(p.parts), reverse=True):
+  for path in sorted((p for p in root.rglob("*") if p.is_dir()), key=lambda p: len(p.parts),
+                     reverse=True):
     try:
       path.rmdir()  # only empty ones
     except OSError:
