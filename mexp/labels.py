@@ -6,15 +6,20 @@ from __future__ import annotations
 CASME2_EMOTIONS = ("disgust", "fear", "happiness", "others", "repression", "sadness", "surprise")
 CASME_EMOTIONS = ("contempt", "disgust", "fear", "happiness", "repression", "sadness", "surprise",
                   "tense")
+SAMM_EMOTIONS = ("anger", "contempt", "disgust", "fear", "happiness", "others", "sadness",
+                 "surprise")
+SMIC_EMOTIONS = ("negative", "positive", "surprise")  # its folder names; SMIC has no finer labels
 
-# Spellings found in the real sheets -> canonical name.
-_ALIASES = {
+# Spellings found in each database's files -> canonical name (after trimming and lower-casing).
+CASME_ALIASES = {  # CASME and CASME II
     "comtempt": "contempt",  # CASME Section A/B sheets
     "happy": "happiness",
     "surprised": "surprise",
     "sad": "sadness",
     "other": "others",
 }
+SAMM_ALIASES = {"other": "others"}  # 'Other' in the v2 sheet, 'Others' in some loaders
+SMIC_ALIASES: dict[str, str] = {}  # the folder names are the vocabulary
 
 # Task -> (class names, {emotion: class name}). Emotions outside the map are dropped by the task.
 TASKS: dict[str, tuple[tuple[str, ...], dict[str, str]]] = {
@@ -32,7 +37,8 @@ TASKS: dict[str, tuple[tuple[str, ...], dict[str, str]]] = {
         ("negative", "positive", "surprise"),
         {"repression": "negative", "anger": "negative", "contempt": "negative",
          "disgust": "negative", "fear": "negative", "sadness": "negative",
-         "happiness": "positive", "surprise": "surprise"},
+         "happiness": "positive", "surprise": "surprise",
+         "negative": "negative", "positive": "positive"},  # SMIC is labelled in these classes
     ),
 }
 
@@ -46,12 +52,14 @@ class UnknownEmotionError(ValueError):
   """An emotion string that no vocabulary knows."""
 
 
-def canonical_emotion(text: str, vocabulary: tuple[str, ...]) -> str:
+def canonical_emotion(text: str, vocabulary: tuple[str, ...],
+                      aliases: dict[str, str] | None = None) -> str:
   """Normalises a sheet's emotion cell ('Happiness ', 'comtempt') to a name in `vocabulary`.
 
   Args:
     text: the raw cell text.
     vocabulary: the database's emotion names.
+    aliases: the database's spellings -> canonical names; CASME_ALIASES when None.
 
   Returns:
     The canonical emotion name.
@@ -60,7 +68,7 @@ def canonical_emotion(text: str, vocabulary: tuple[str, ...]) -> str:
     UnknownEmotionError: when the text is not in the vocabulary, even after known fixes.
   """
   name = str(text).strip().lower()
-  name = _ALIASES.get(name, name)
+  name = (CASME_ALIASES if aliases is None else aliases).get(name, name)
   if name not in vocabulary:
     raise UnknownEmotionError(f"unknown emotion {text!r}; expected one of {', '.join(vocabulary)}")
   return name

@@ -8,6 +8,18 @@ def test_canonical_emotion_fixes_case_space_and_known_misspelling():
   assert labels.canonical_emotion("comtempt", labels.CASME_EMOTIONS) == "contempt"
 
 
+def test_each_database_has_its_own_spellings():
+  assert labels.canonical_emotion("Other", labels.SAMM_EMOTIONS, labels.SAMM_ALIASES) == "others"
+  assert labels.canonical_emotion("Others", labels.SAMM_EMOTIONS, labels.SAMM_ALIASES) == "others"
+  assert labels.canonical_emotion("Anger", labels.SAMM_EMOTIONS, labels.SAMM_ALIASES) == "anger"
+  assert labels.canonical_emotion("negative", labels.SMIC_EMOTIONS, labels.SMIC_ALIASES) == \
+      "negative"
+  with pytest.raises(labels.UnknownEmotionError, match="'comtempt'"):  # a CASME misspelling only
+    labels.canonical_emotion("comtempt", labels.SAMM_EMOTIONS, labels.SAMM_ALIASES)
+  with pytest.raises(labels.UnknownEmotionError, match="'happy'; expected one of negative"):
+    labels.canonical_emotion("happy", labels.SMIC_EMOTIONS, labels.SMIC_ALIASES)
+
+
 def test_unknown_emotion_names_it():
   with pytest.raises(labels.UnknownEmotionError, match="'joy'"):
     labels.canonical_emotion("joy", labels.CASME2_EMOTIONS)
@@ -32,6 +44,16 @@ def test_unknown_emotion_names_it():
     ("megc3", "contempt", "casme", 0),
     ("megc3", "fear", "casme", 0),
     ("megc3", "tense", "casme", None),
+    ("megc3", "anger", "samm", 0),  # MEGC 2019: SAMM's Anger, Contempt, Disgust, Fear, Sadness
+    ("megc3", "contempt", "samm", 0),
+    ("megc3", "fear", "samm", 0),
+    ("megc3", "sadness", "samm", 0),
+    ("megc3", "happiness", "samm", 1),
+    ("megc3", "surprise", "samm", 2),
+    ("megc3", "others", "samm", None),  # Other is left out
+    ("megc3", "negative", "smic", 0),  # SMIC-HS: as labelled
+    ("megc3", "positive", "smic", 1),
+    ("megc3", "surprise", "smic", 2),
 ])
 def test_task_label(task, emotion, database, expected):
   assert labels.task_label(task, emotion, database) == expected
@@ -45,7 +67,8 @@ def test_task_classes_and_unknown_task():
 
 
 def test_every_task_target_is_a_vocabulary_emotion():
-  known = set(labels.CASME2_EMOTIONS) | set(labels.CASME_EMOTIONS) | {"anger"}
+  known = (set(labels.CASME2_EMOTIONS) | set(labels.CASME_EMOTIONS) | set(labels.SAMM_EMOTIONS)
+           | set(labels.SMIC_EMOTIONS))
   for task, (classes, mapping) in labels.TASKS.items():
     assert set(mapping) <= known, task
     assert set(mapping.values()) == set(classes), task

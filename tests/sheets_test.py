@@ -168,3 +168,8 @@ def test_csv_saved_as_xlsx_says_so(casme2_dir):
   message = str(error.value)
   assert "CASME2-coding-20140508.xlsx: cannot read the sheet" in message
   assert "a CSV renamed?" in message and "\n" not in message
+
+
+def test_action_units_split_on_plus_keeping_sides():
+  assert sheets.split_action_units("R12+L14 + (25)") == ("R12", "L14", "25")
+  assert sheets.split_action_units("l10") == ("L10",) and sheets.split_action_units("") == ()

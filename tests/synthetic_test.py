@@ -107,3 +107,18 @@ def test_builds_are_identical_run_to_run(synthetic_dir, tmp_path):
   assert arrays[0].keys() == arrays[1].keys()
   for clip, raw in arrays[0].items():
     np.testing.assert_array_equal(raw, arrays[1][clip])
+
+
+def test_package_keeps_every_public_name():
+  for name in ("H", "W", "FPS", "EMOTION_AUS", "EMOTIONS", "Face", "random_face", "jitter_face",
+               "render", "au_field", "render_clip", "ClipPlan", "plan", "write_sheet", "generate",
+               "QUIRK_APEX_SLASH_ROW", "QUIRK_OFFSET_PAST_END_ROW", "LongEvent", "plan_long_video",
+               "render_long_video", "write_long_videos", "main", "generate_samm", "generate_smic"):
+    assert hasattr(synthetic, name), name
+
+
+def test_cli_defaults_to_casme2_and_refuses_a_full_folder(synthetic_dir, capsys):
+  assert synthetic.main([str(synthetic_dir), "--subjects", "1"]) == 2
+  assert "not empty" in capsys.readouterr().err
+  assert synthetic.main([str(synthetic_dir), "--layout", "samm", "--subjects", "40"]) == 2
+  assert "--subjects must be 1..29 for SAMM" in capsys.readouterr().err

@@ -10,12 +10,14 @@ import tensorflow_datasets as tfds
 from mexp import datasets  # noqa: F401  (registers the builders)
 from mexp.datasets import build as build_lib
 
+NAMES = ["casme2", "casme", "samm", "smic"]
+
 
 def main(argv=None) -> int:
   parser = argparse.ArgumentParser(prog="python -m mexp.datasets", description=__doc__)
   commands = parser.add_subparsers(dest="command", required=True)
   b = commands.add_parser("build", help="build a dataset from its manual folder")
-  b.add_argument("name", choices=["casme2", "casme"])
+  b.add_argument("name", choices=NAMES)
   b.add_argument("--manual_dir", required=True, help="the licensed (or synthetic) folder")
   b.add_argument("--data_dir", default=None, help="where datasets live (TFDS's default if unset)")
   b.add_argument("--config", default=None, help="a builder config; see `configs`")
@@ -23,7 +25,7 @@ def main(argv=None) -> int:
                  help="skip unusable rows and clips, listing each, instead of failing")
   b.add_argument("--overwrite", action="store_true", help="rebuild a finished dataset")
   c = commands.add_parser("configs", help="list a dataset's builder configs")
-  c.add_argument("name", choices=["casme2", "casme"])
+  c.add_argument("name", choices=NAMES)
   args = parser.parse_args(argv)
 
   if args.command == "configs":

@@ -35,7 +35,7 @@ def build(name: str, *, manual_dir: str | os.PathLike, data_dir: str | os.PathLi
   """Builds (or reuses) `name` from a manual folder, atomically.
 
   Args:
-    name: a registered builder ('casme2', 'casme').
+    name: a registered builder ('casme2', 'casme', 'samm', 'smic').
     manual_dir: the licensed (or synthetic) folder.
     data_dir: where datasets live; TFDS's default when None.
     config: a builder config name; the builder's default when None.
@@ -84,7 +84,8 @@ def build(name: str, *, manual_dir: str | os.PathLike, data_dir: str | os.PathLi
         manual_dir=str(manual_dir), download_mode=mode))
   except BaseException as e:
     _clean_failed(dataset)
-    if isinstance(e, OSError) or "No space left on device" in str(e):
+    # A reader's FileNotFoundError (no sheet, no frame tree) carries no errno: not a write failure.
+    if (isinstance(e, OSError) and e.errno is not None) or "No space left on device" in str(e):
       reason = getattr(e, "strerror", None) or str(e).strip().splitlines()[-1]
       full = getattr(e, "errno", None) == errno.ENOSPC or "No space left" in str(e)
       raise builder_lib.BuildError(
@@ -94,8 +95,9 @@ def build(name: str, *, manual_dir: str | os.PathLike, data_dir: str | os.PathLi
     raise
   _remove_stale_incomplete(dataset)
   summary = builder_lib.summarise(dataset.written, dataset.skipped)
-  header = (f"sheet {dataset.sheet_report.sheet}\nframes {dataset.sheet_report.tree}"
-            if dataset.sheet_report else "")
+  report = dataset.sheet_report
+  header = "\n".join([f"sheet {report.sheet or 'none (labels from folder names)'}",
+                      f"frames {report.tree}", *report.notes]) if report else ""
   summary = f"{header}\n{summary}".strip()
   files.write_text_atomic(report_path, json.dumps(
       {"manual_dir": str(manual_dir), "source": fingerprint, "summary": summary,

@@ -112,8 +112,9 @@ class MicroExpressionBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=
     self.sheet_report = report
     self.skipped = list(report.skipped)
     if not report.samples:
-      raise BuildError(f"{report.sheet}: no usable rows ({len(report.skipped)} skipped"
-                       + (f"; first: {report.skipped[0]}" if report.skipped else "") + ")")
+      first = f"; first: {report.skipped[0]}" if report.skipped else ""
+      raise BuildError(f"{report.sheet or report.tree}: no usable rows "
+                       f"({len(report.skipped)} skipped{first})")
     self.written = []
     return {"train": self._generate_examples(report)}
 
@@ -133,8 +134,8 @@ class MicroExpressionBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=
                                                      "apex_estimated", "fixes", "alignment")})
         yield f"{sample.subject}/{sample.clip}", example
     if not self.written:
-      raise BuildError(f"no sample of {report.sheet} could be built ({len(self.skipped)} skipped; "
-                       f"first: {self.skipped[0]})")
+      raise BuildError(f"no sample of {report.sheet or report.tree} could be built "
+                       f"({len(self.skipped)} skipped; first: {self.skipped[0]})")
 
 
 def _try_build(sample: sheets.Sample, spec, detect_face: bool):

@@ -1,5 +1,8 @@
 """Annotation sheets + clip folders of CASME II and CASME -> Sample records, quirks included.
 
+SAMM and SMIC have their own modules (mexp/io/samm.py, mexp/io/smic.py), reached through
+`read_samm` and `read_smic` here; they share this module's records and helpers.
+
 Known fixes, each recorded in `Sample.fixes` (never silent):
   * ApexFrame '/' (or blank): apex left None here; the builder estimates it from peak motion
     against the onset frame and marks `apex_estimated`.
@@ -51,8 +54,9 @@ class SheetReport:
   """What a reader returns: the usable samples and every row it skipped, with why."""
   samples: list[Sample]
   skipped: list[str]
-  sheet: Path
+  sheet: Path | None  # None where labels come from folder names (SMIC)
   tree: Path
+  notes: tuple[str, ...] = ()  # which of several documented forms the files matched
 
 
 # ----------------------------------------------------------------------------- tables
@@ -85,8 +89,14 @@ def read_table(path: Path) -> tuple[list[str], list[tuple[int, list]]]:
     (normalised header keys, [(spreadsheet row number, cell values)]). The header row is the first
     row with both a 'Subject' and a 'Filename' cell; blank-header columns get key ''.
   """
+  keys, body, _ = parse_table(load_rows(path), path)
+  return keys, body
+
+
+def load_rows(path: Path) -> list[list]:
+  """Every row of the first worksheet; a file that is no workbook is a one-line SheetError."""
   try:
-    rows = _read_rows(path)
+    return _read_rows(path)
   except OSError as e:
     raise SheetError(f"{path}: cannot read the sheet ({e.strerror or e})") from None
   except Exception as e:  # openpyxl/xlrd/zipfile raise many types for a damaged workbook
@@ -94,6 +104,10 @@ def read_table(path: Path) -> tuple[list[str], list[tuple[int, list]]]:
     hint = ("it is text (a CSV renamed?); save it as an Excel workbook" if head and
             all(32 <= b < 127 or b in b"\t\r\n" for b in head) else "damaged or not a workbook")
     raise SheetError(f"{path}: cannot read the sheet ({type(e).__name__}: {e}); {hint}") from None
+
+
+def parse_table(rows: list[list], path: Path) -> tuple[list[str], list[tuple[int, list]], int]:
+  """(header keys, body rows as in `read_table`, the header's spreadsheet row number)."""
   for i, row in enumerate(rows):
     keys = [_key(c) for c in row]
     if "subject" in keys and "filename" in keys:
@@ -101,11 +115,12 @@ def read_table(path: Path) -> tuple[list[str], list[tuple[int, list]]]:
               if any(str(c).strip() for c in r if c is not None)]
       if not body:
         raise SheetError(f"{path}: no data rows below the header (row {i + 1})")
-      return keys, body
+      return keys, body, i + 1
   raise SheetError(f"{path.name}: no header row with 'Subject' and 'Filename' columns")
 
 
-def _column(keys: list[str], path: Path, *names: str, required: bool = True) -> int | None:
+def column(keys: list[str], path: Path, *names: str, required: bool = True) -> int | None:
+  """The index of the first of `names` among the header keys (so the order is a preference)."""
   for name in names:
     if name in keys:
       return keys.index(name)
@@ -114,7 +129,7 @@ def _column(keys: list[str], path: Path, *names: str, required: bool = True) -> 
   raise SheetError(f"{path.name}: no column {names[0]!r} in the header")
 
 
-def _int_cell(value) -> int | None:
+def int_cell(value) -> int | None:
   """46, 46.0, '46' -> 46; '/', '', None -> None."""
   if value is None:
     return None
@@ -124,15 +139,21 @@ def _int_cell(value) -> int | None:
   return int(text) if re.fullmatch(r"\d+(\.0*)?", text) else None
 
 
-def _text_cell(value) -> str:
+def text_cell(value) -> str:
+  """A cell as trimmed text: 12.0 -> '12', None -> ''."""
   if isinstance(value, float) and value.is_integer():
     return str(int(value))
   return "" if value is None else str(value).strip()
 
 
+def split_action_units(text: str) -> tuple[str, ...]:
+  """'R12+L14 + (25)' -> ('R12', 'L14', '25'): split on '+', side prefixes (L, R) kept."""
+  return tuple(t.strip(" ()").upper() for t in str(text).split("+") if t.strip(" ()"))
+
+
 def subject_folder(value) -> str:
   """1, 1.0, '1', '01', 'sub01' -> 'sub01'."""
-  number = _int_cell(value)
+  number = int_cell(value)
   if number is None:
     match = re.fullmatch(r"sub(\d+)", str(value).strip().lower())
     if match is None:
@@ -162,7 +183,7 @@ def _find_dir(root: Path, names: tuple[str, ...], what: str) -> Path:
 # ----------------------------------------------------------------------------- rows -> samples
 
 
-def _clip_frames(source: str, clip_dir: Path, onset: int, apex: int | None, offset: int):
+def clip_frames(source: str, clip_dir: Path, onset: int, apex: int | None, offset: int):
   """Checks onset/apex/offset against the folder; returns (frames, offset, fixes)."""
   if not clip_dir.is_dir():
     raise SheetError(f"{source}: clip folder {clip_dir} not found")
@@ -207,25 +228,25 @@ def _ranges(numbers: list[int]) -> str:
 def _rows_to_samples(*, database: str, sheet: Path, rows, keys, clip_root, emotion_keys,
                      vocabulary, skip_invalid: bool, skip_blank_emotion: bool) -> SheetReport:
   col = {
-      "subject": _column(keys, sheet, "subject"),
-      "filename": _column(keys, sheet, "filename"),
-      "onset": _column(keys, sheet, "onsetframe", "onsetf", "onset"),
-      "apex": _column(keys, sheet, "apexframe", "apexf", "apex"),  # CASME: ApexF1 before ApexF2
-      "offset": _column(keys, sheet, "offsetframe", "offsetf", "offset"),
-      "aus": _column(keys, sheet, "actionunits", "actionunit", "aus", "au", required=False),
-      "emotion": _column(keys, sheet, *emotion_keys),
+      "subject": column(keys, sheet, "subject"),
+      "filename": column(keys, sheet, "filename"),
+      "onset": column(keys, sheet, "onsetframe", "onsetf", "onset"),
+      "apex": column(keys, sheet, "apexframe", "apexf", "apex"),  # CASME: ApexF1 before ApexF2
+      "offset": column(keys, sheet, "offsetframe", "offsetf", "offset"),
+      "aus": column(keys, sheet, "actionunits", "actionunit", "aus", "au", required=False),
+      "emotion": column(keys, sheet, *emotion_keys),
   }
   samples, skipped = [], []
   for row_number, row in rows:
     cell = lambda name: row[col[name]] if col[name] is not None and col[name] < len(row) else None  # noqa: E731
-    clip = _text_cell(cell("filename"))
+    clip = text_cell(cell("filename"))
     where = f"{sheet.name} row {row_number}"
     try:
       subject = subject_folder(cell("subject"))
       source = f"{where} ({subject}/{clip})"
       if not clip:
         raise SheetError(f"{source}: empty Filename")
-      emotion_text = _text_cell(cell("emotion"))
+      emotion_text = text_cell(cell("emotion"))
       if not emotion_text and skip_blank_emotion:
         skipped.append(f"{source}: no emotion in the sheet (row skipped, as documented)")
         continue
@@ -233,17 +254,17 @@ def _rows_to_samples(*, database: str, sheet: Path, rows, keys, clip_root, emoti
         emotion = labels.canonical_emotion(emotion_text, vocabulary)
       except labels.UnknownEmotionError as e:
         raise SheetError(f"{source}: {e}") from None
-      onset, offset = _int_cell(cell("onset")), _int_cell(cell("offset"))
+      onset, offset = int_cell(cell("onset")), int_cell(cell("offset"))
       if onset is None or offset is None:
         raise SheetError(f"{source}: OnsetFrame {cell('onset')!r} / OffsetFrame "
                          f"{cell('offset')!r} must be frame numbers")
-      apex = _int_cell(cell("apex"))
+      apex = int_cell(cell("apex"))
       fixes = []
       if apex is None:
-        fixes.append(f"ApexFrame {_text_cell(cell('apex'))!r}: apex estimated from peak motion "
+        fixes.append(f"ApexFrame {text_cell(cell('apex'))!r}: apex estimated from peak motion "
                      "against the onset frame")
-      frames, offset, frame_fixes = _clip_frames(source, clip_root(subject, clip), onset, apex,
-                                                 offset)
+      frames, offset, frame_fixes = clip_frames(source, clip_root(subject, clip), onset, apex,
+                                                offset)
     except (SheetError, ValueError, FileNotFoundError) as e:
       message = str(e) if str(e).startswith(where) else f"{where}: {e}"
       if not skip_invalid:
@@ -252,7 +273,7 @@ def _rows_to_samples(*, database: str, sheet: Path, rows, keys, clip_root, emoti
       continue
     samples.append(Sample(
         database=database, subject=f"{database}/{subject}", clip=clip, emotion=emotion,
-        onset=onset, apex=apex, offset=offset, action_units=_text_cell(cell("aus")),
+        onset=onset, apex=apex, offset=offset, action_units=text_cell(cell("aus")),
         frames=frames, fixes=tuple(fixes + frame_fixes), source=source))
   return SheetReport(samples=samples, skipped=skipped, sheet=sheet, tree=Path())
 
@@ -279,7 +300,7 @@ def read_casme2(manual_dir: str | os.PathLike, *, skip_invalid: bool = False) ->
       clip_root=lambda subject, clip: tree / subject / clip,
       emotion_keys=("estimatedemotion", "emotion"), vocabulary=labels.CASME2_EMOTIONS,
       skip_invalid=skip_invalid, skip_blank_emotion=False)
-  _check_unique(report.samples)
+  check_unique(report.samples)
   return dataclasses.replace(report, tree=tree)
 
 
@@ -321,11 +342,25 @@ def read_casme(manual_dir: str | os.PathLike, *, skip_invalid: bool = False) -> 
   if first is None:
     raise FileNotFoundError(f"{root}: no CASME section (looked for 'Section A.xls' with a "
                             "'Section A/' folder, and the same for Section B)")
-  _check_unique(samples)
+  check_unique(samples)
   return dataclasses.replace(first, samples=samples, skipped=skipped)
 
 
-def _check_unique(samples: list[Sample]) -> None:
+def read_samm(manual_dir: str | os.PathLike, *, skip_invalid: bool = False) -> SheetReport:
+  """Reads SAMM (`SAMM_*Micro_FACS_Codes*.xlsx` + `SAMM/{subject}/{Filename}/`): see io/samm.py."""
+  from mexp.io import samm
+  return samm.read_samm(manual_dir, skip_invalid=skip_invalid)
+
+
+def read_smic(manual_dir: str | os.PathLike, *, camera: str = "HS",
+              skip_invalid: bool = False) -> SheetReport:
+  """Reads SMIC (labels from `{camera}/sN/micro/{emotion}/` folders): see mexp/io/smic.py."""
+  from mexp.io import smic
+  return smic.read_smic(manual_dir, camera=camera, skip_invalid=skip_invalid)
+
+
+def check_unique(samples: list[Sample]) -> None:
+  """A second sample of the same (subject, clip) is a SheetError naming both sources."""
   seen = {}
   for s in samples:
     key = (s.subject, s.clip)
