@@ -80,3 +80,28 @@ def test_parameter_count_and_flops():
   x = jnp.zeros((1, 8, 16, 16, 1))
   # The first conv alone: 8*16*16 outputs x 4 channels x 27 taps x 2 flops, per stream.
   assert models.forward_gflops(model, params, x, x) > 2 * 8 * 16 * 16 * 4 * 27 * 2 / 1e9
+
+
+def test_drop_streams_zeroes_whole_examples_never_every_stream():
+  features = [jnp.ones((512, 2, 3, 3, 4)), 2 * jnp.ones((512, 2, 3, 3, 5))]
+  raw, sal = models.drop_streams(jax.random.key(0), features, (0.5, 0.5))
+  raw_dropped = np.asarray(jnp.all(raw == 0, axis=(1, 2, 3, 4)))
+  sal_dropped = np.asarray(jnp.all(sal == 0, axis=(1, 2, 3, 4)))
+  assert np.all(np.asarray(jnp.all((raw == 0) | (raw == 1), axis=(1, 2, 3, 4))))  # all or none
+  assert not np.any(raw_dropped & sal_dropped)
+  assert 0.2 < raw_dropped.mean() < 0.35 and 0.2 < sal_dropped.mean() < 0.35  # 0.25 each
+  only_raw = models.drop_streams(jax.random.key(1), features, (0.5, 0.0))
+  assert np.all(np.asarray(only_raw[1]) == 2) and 0.4 < np.mean(
+      np.asarray(jnp.all(only_raw[0] == 0, axis=(1, 2, 3, 4)))) < 0.6
+
+
+def test_stream_dropout_is_training_only():
+  cfg = config_lib.ModelConfig(width_factor=1 / 64, shared_widths=(64,), dense=(8,),
+                               stream_dropout=(0.9, 0.0), dropout=0.0)
+  model = models.TwoStream3DCNN(cfg, 3)
+  raw, sal = jnp.ones((4, 4, 8, 8, 1)), jnp.ones((4, 4, 8, 8, 3))
+  params = model.init(jax.random.key(0), raw, sal, train=False)["params"]
+  a = model.apply({"params": params}, raw, sal, train=False)
+  b = model.apply({"params": params}, raw, sal, train=False)
+  c = model.apply({"params": params}, raw, sal, train=True, rngs={"dropout": jax.random.key(3)})
+  assert np.array_equal(a, b) and not np.allclose(a, c)
