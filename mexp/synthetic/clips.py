@@ -90,6 +90,7 @@ def run_all(write, items, *, workers: int | None = None, progress: bool = False)
     jobs = [pool.submit(write, item) for item in items]
     if progress:
       from tqdm import tqdm
-      jobs = tqdm(concurrent.futures.as_completed(jobs), total=len(jobs), desc="synthetic clips")
+      jobs = tqdm(concurrent.futures.as_completed(jobs), total=len(jobs), desc="synthetic clips",
+                  disable=None)  # None: no bar when not a terminal (logs, CI)
     for job in jobs:
       job.result()
