@@ -26,6 +26,7 @@ from mexp.preprocess import clip as clip_lib
 from mexp.preprocess import face
 
 MIN_FRAMES = 3  # fewer cannot show an onset, an apex and an offset
+WHOLE_CLIP_SECONDS = 1.0  # shorter inputs are pre-segmented clips: classified whole, not spotted
 FOLDER_FPS = 200.0  # a frame folder says nothing of its rate: CASME II's and SAMM's
 
 
@@ -167,9 +168,21 @@ def _named(path, fn, *args):
     raise PredictError(f"{path}: {e}" if str(e).startswith("no face") else str(e)) from None
 
 
-def predict(workdir, path, *, onset=None, offset=None, fps=None) -> dict:
-  """Everything the CLI prints, as a dict."""
-  predictor = load(workdir)
+def predict(workdir, path, *, onset=None, offset=None, fps=None,
+            predictor: Predictor | None = None) -> dict:
+  """Everything the CLI prints, as a dict.
+
+  Without onset/offset, an input shorter than WHOLE_CLIP_SECONDS (a pre-segmented clip) is
+  classified whole, and so is a longer one where the spotter finds nothing; `source` says so.
+
+  Args:
+    workdir: the trained workdir (unused when `predictor` is given).
+    path: a video file or a folder of frames.
+    onset, offset: the interval in frame numbers, or None to spot.
+    fps: overrides the input's frame rate.
+    predictor: a model already loaded with `load` (classify many inputs, restore once).
+  """
+  predictor = predictor or load(workdir)
   frames, numbers, fps, fps_source = read_input(path, fps)
   if (onset is None) != (offset is None):
     raise PredictError("give both --onset and --offset, or neither (to spot)")
@@ -178,9 +191,14 @@ def predict(workdir, path, *, onset=None, offset=None, fps=None) -> dict:
       raise PredictError(f"--onset {onset} --offset {offset} must lie within the frames "
                          f"{numbers[0]}..{numbers[-1]} of {path}")
     intervals = [(onset, offset, "given")]
+  elif len(frames) / fps < WHOLE_CLIP_SECONDS:
+    intervals = [(int(numbers[0]), int(numbers[-1]),
+                  f"whole input: shorter than {WHOLE_CLIP_SECONDS:g} s, taken as one clip")]
   else:
     intervals = [(int(numbers[i.onset]), int(numbers[i.offset]), i.kind)
                  for i in _named(path, spot_intervals, frames, fps)]
+    if not intervals:
+      intervals = [(int(numbers[0]), int(numbers[-1]), "whole input: the spotter found nothing")]
   events = []
   for on, off, kind in intervals:
     event = {"onset_frame": on, "offset_frame": off, "onset_s": round((on - numbers[0]) / fps, 3),

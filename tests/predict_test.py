@@ -130,3 +130,23 @@ def test_a_video_without_a_frame_rate_needs_fps(trained_workdir, tmp_path, capsy
 def test_a_frame_folder_states_its_assumed_rate(face_folder):
   _, numbers, fps, source = predict.read_input(face_folder, None)
   assert fps == predict.FOLDER_FPS and "assumed" in source and "--fps" in source
+
+
+def test_a_pre_segmented_clip_is_classified_whole(trained_workdir, face_folder, capsys):
+  workdir = str(trained_workdir[0])
+  assert predict.main(["--workdir", workdir, str(face_folder)]) == 0  # 20 frames at 200 fps
+  out = capsys.readouterr().out
+  assert "1 interval(s)" in out and "frames 100..119" in out
+  import re
+  assert re.search(r"\(0\.000-0\.095 s, whole input: shorter than 1 s, taken as one clip\): "
+                   r"(disgust|fear|happiness|repression|sadness|surprise)   \[", out), out
+
+
+def test_nothing_spotted_in_a_long_input_classifies_it_whole(trained_workdir, face_folder,
+                                                              monkeypatch):
+  predictor = predict.load(trained_workdir[0])
+  monkeypatch.setattr(predict, "spot_intervals", lambda frames, fps: [])
+  result = predict.predict(None, face_folder, fps=10.0, predictor=predictor)  # 2 s: spotted
+  (event,) = result["events"]
+  assert event["source"] == "whole input: the spotter found nothing"
+  assert (event["onset_frame"], event["offset_frame"]) == (100, 119) and "emotion" in event
