@@ -9,6 +9,8 @@ CASME_EMOTIONS = ("contempt", "disgust", "fear", "happiness", "repression", "sad
 SAMM_EMOTIONS = ("anger", "contempt", "disgust", "fear", "happiness", "others", "sadness",
                  "surprise")
 SMIC_EMOTIONS = ("negative", "positive", "surprise")  # its folder names; SMIC has no finer labels
+CASME3_EMOTIONS = ("anger", "disgust", "fear", "happiness", "others", "sadness", "surprise")
+MMEW_EMOTIONS = ("anger", "disgust", "fear", "happiness", "others", "sadness", "surprise")
 
 # Spellings found in each database's files -> canonical name (after trimming and lower-casing).
 CASME_ALIASES = {  # CASME and CASME II
@@ -20,6 +22,9 @@ CASME_ALIASES = {  # CASME and CASME II
 }
 SAMM_ALIASES = {"other": "others"}  # 'Other' in the v2 sheet, 'Others' in some loaders
 SMIC_ALIASES: dict[str, str] = {}  # the folder names are the vocabulary
+# CAS(ME)^3 Part A's `emotion` column: disgust, surprise, others/Others, fear, anger, sad, happy.
+CASME3_ALIASES = {"sad": "sadness", "happy": "happiness", "other": "others"}
+MMEW_ALIASES = {"other": "others"}  # the sheet spells the canonical names
 
 # Task -> (class names, {emotion: class name}). Emotions outside the map are dropped by the task.
 TASKS: dict[str, tuple[tuple[str, ...], dict[str, str]]] = {

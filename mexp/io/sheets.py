@@ -1,7 +1,8 @@
 """Annotation sheets + clip folders of CASME II and CASME -> Sample records, quirks included.
 
-SAMM and SMIC have their own modules (mexp/io/samm.py, mexp/io/smic.py), reached through
-`read_samm` and `read_smic` here; they share this module's records and helpers.
+SAMM, SMIC, CAS(ME)^3 and MMEW have their own modules (mexp/io/samm.py, smic.py, casme3.py,
+mmew.py), reached through `read_samm`, `read_smic`, `read_casme3` and `read_mmew` here; they share
+this module's records and helpers.
 
 Known fixes, each recorded in `Sample.fixes` (never silent):
   * ApexFrame '/' (or blank): apex left None here; the builder estimates it from peak motion
@@ -66,17 +67,29 @@ def _key(header) -> str:
   return re.sub(r"[^a-z]", "", str(header or "").lower())
 
 
-def _read_rows(path: Path) -> list[list]:
+def _read_rows(path: Path, worksheet: str | None) -> list[list]:
   if path.suffix.lower() == ".xls":
     import xlrd
-    sheet = xlrd.open_workbook(str(path)).sheet_by_index(0)
+    book = xlrd.open_workbook(str(path))
+    index = 0 if worksheet is None else _worksheet_index(path, book.sheet_names(), worksheet)
+    sheet = book.sheet_by_index(index)
     return [sheet.row_values(i) for i in range(sheet.nrows)]
   import openpyxl
   book = openpyxl.load_workbook(str(path), read_only=True, data_only=True)
   try:
-    return [list(r) for r in book.worksheets[0].iter_rows(values_only=True)]
+    index = 0 if worksheet is None else _worksheet_index(path, book.sheetnames, worksheet)
+    return [list(r) for r in book.worksheets[index].iter_rows(values_only=True)]
   finally:
     book.close()
+
+
+def _worksheet_index(path: Path, names: list[str], worksheet: str) -> int:
+  """The position of the worksheet called `worksheet` (trimmed, any case)."""
+  found = [i for i, n in enumerate(names) if n.strip().lower() == worksheet.lower()]
+  if not found:
+    raise SheetError(f"{path.name}: no worksheet named {worksheet!r} (it has "
+                     f"{', '.join(map(repr, names))})")
+  return found[0]
 
 
 def read_table(path: Path) -> tuple[list[str], list[tuple[int, list]]]:
@@ -93,10 +106,12 @@ def read_table(path: Path) -> tuple[list[str], list[tuple[int, list]]]:
   return keys, body
 
 
-def load_rows(path: Path) -> list[list]:
-  """Every row of the first worksheet; a file that is no workbook is a one-line SheetError."""
+def load_rows(path: Path, worksheet: str | None = None) -> list[list]:
+  """Every row of a worksheet (by name, else the first); no workbook or no such name: SheetError."""
   try:
-    return _read_rows(path)
+    return _read_rows(path, worksheet)
+  except SheetError:
+    raise
   except OSError as e:
     raise SheetError(f"{path}: cannot read the sheet ({e.strerror or e})") from None
   except Exception as e:  # openpyxl/xlrd/zipfile raise many types for a damaged workbook
@@ -357,6 +372,18 @@ def read_smic(manual_dir: str | os.PathLike, *, camera: str = "HS",
   """Reads SMIC (labels from `{camera}/sN/micro/{emotion}/` folders): see mexp/io/smic.py."""
   from mexp.io import smic
   return smic.read_smic(manual_dir, camera=camera, skip_invalid=skip_invalid)
+
+
+def read_casme3(manual_dir: str | os.PathLike, *, skip_invalid: bool = False) -> SheetReport:
+  """Reads CAS(ME)^3 Part A (worksheet `label` + `spNO.N/{video}/color/`): see io/casme3.py."""
+  from mexp.io import casme3
+  return casme3.read_casme3(manual_dir, skip_invalid=skip_invalid)
+
+
+def read_mmew(manual_dir: str | os.PathLike, *, skip_invalid: bool = False) -> SheetReport:
+  """Reads MMEW (`MMEW_Micro_Exp.xlsx` + `Micro_Expression/{emotion}/{Filename}/`): io/mmew.py."""
+  from mexp.io import mmew
+  return mmew.read_mmew(manual_dir, skip_invalid=skip_invalid)
 
 
 def check_unique(samples: list[Sample]) -> None:

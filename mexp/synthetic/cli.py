@@ -6,7 +6,7 @@ import argparse
 import functools
 import sys
 
-from mexp.synthetic import casme2, samm, smic
+from mexp.synthetic import casme2, casme3, mmew, samm, smic
 from mexp.synthetic.long_videos import write_long_videos
 
 # Layout -> (writer, number of emotions per subject).
@@ -15,6 +15,8 @@ LAYOUTS = {
     "samm": (samm.generate, len(samm.EMOTION_AUS)),
     "smic": (smic.generate, len(smic.EMOTION_AUS)),
     "smic_cropped": (functools.partial(smic.generate, cropped=True), len(smic.EMOTION_AUS)),
+    "casme3": (casme3.generate, len(casme3.EMOTION_AUS)),
+    "mmew": (mmew.generate, len(mmew.EMOTION_AUS)),
 }
 
 
