@@ -11,6 +11,7 @@ SAMM_EMOTIONS = ("anger", "contempt", "disgust", "fear", "happiness", "others", 
 SMIC_EMOTIONS = ("negative", "positive", "surprise")  # its folder names; SMIC has no finer labels
 CASME3_EMOTIONS = ("anger", "disgust", "fear", "happiness", "others", "sadness", "surprise")
 MMEW_EMOTIONS = ("anger", "disgust", "fear", "happiness", "others", "sadness", "surprise")
+CASME_SQ_EMOTIONS = ("negative", "others", "positive", "surprise")  # CAS(ME)^2's emotion column
 
 # Spellings found in each database's files -> canonical name (after trimming and lower-casing).
 CASME_ALIASES = {  # CASME and CASME II
@@ -25,6 +26,7 @@ SMIC_ALIASES: dict[str, str] = {}  # the folder names are the vocabulary
 # CAS(ME)^3 Part A's `emotion` column: disgust, surprise, others/Others, fear, anger, sad, happy.
 CASME3_ALIASES = {"sad": "sadness", "happy": "happiness", "other": "others"}
 MMEW_ALIASES = {"other": "others"}  # the sheet spells the canonical names
+CASME_SQ_ALIASES = {"other": "others"}  # CASFEcode_final: negative, positive, surprise, others
 
 # Task -> (class names, {emotion: class name}). Emotions outside the map are dropped by the task.
 TASKS: dict[str, tuple[tuple[str, ...], dict[str, str]]] = {

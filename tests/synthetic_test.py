@@ -114,7 +114,7 @@ def test_package_keeps_every_public_name():
                "render", "au_field", "render_clip", "ClipPlan", "plan", "write_sheet", "generate",
                "QUIRK_APEX_SLASH_ROW", "QUIRK_OFFSET_PAST_END_ROW", "LongEvent", "plan_long_video",
                "render_long_video", "write_long_videos", "main", "generate_samm", "generate_smic",
-               "generate_casme3", "generate_mmew"):
+               "generate_casme3", "generate_mmew", "generate_casme_sq"):
     assert hasattr(synthetic, name), name
 
 

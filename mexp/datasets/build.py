@@ -35,7 +35,8 @@ def build(name: str, *, manual_dir: str | os.PathLike, data_dir: str | os.PathLi
   """Builds (or reuses) `name` from a manual folder, atomically.
 
   Args:
-    name: a registered builder ('casme2', 'casme', 'samm', 'smic', 'casme3', 'mmew').
+    name: a registered builder ('casme2', 'casme', 'samm', 'smic', 'casme3', 'mmew', 'casme_sq',
+      'casme_sq_all').
     manual_dir: the licensed (or synthetic) folder.
     data_dir: where datasets live; TFDS's default when None.
     config: a builder config name; the builder's default when None.

@@ -1,8 +1,8 @@
 """Annotation sheets + clip folders of CASME II and CASME -> Sample records, quirks included.
 
-SAMM, SMIC, CAS(ME)^3 and MMEW have their own modules (mexp/io/samm.py, smic.py, casme3.py,
-mmew.py), reached through `read_samm`, `read_smic`, `read_casme3` and `read_mmew` here; they share
-this module's records and helpers.
+SAMM, SMIC, CAS(ME)^3, MMEW and CAS(ME)^2 have their own modules (mexp/io/samm.py, smic.py,
+casme3.py, mmew.py, casme_sq.py), reached through `read_samm`, ..., `read_casme_sq` here; they
+share this module's records and helpers.
 
 Known fixes, each recorded in `Sample.fixes` (never silent):
   * ApexFrame '/' (or blank): apex left None here; the builder estimates it from peak motion
@@ -384,6 +384,13 @@ def read_mmew(manual_dir: str | os.PathLike, *, skip_invalid: bool = False) -> S
   """Reads MMEW (`MMEW_Micro_Exp.xlsx` + `Micro_Expression/{emotion}/{Filename}/`): io/mmew.py."""
   from mexp.io import mmew
   return mmew.read_mmew(manual_dir, skip_invalid=skip_invalid)
+
+
+def read_casme_sq(manual_dir: str | os.PathLike, *, macro: bool = False,
+                  skip_invalid: bool = False) -> SheetReport:
+  """Reads CAS(ME)^2 short clips (`CAS(ME)^2code_final.xlsx` + `rawpic/`): see io/casme_sq.py."""
+  from mexp.io import casme_sq
+  return casme_sq.read_casme_sq(manual_dir, macro=macro, skip_invalid=skip_invalid)
 
 
 def check_unique(samples: list[Sample]) -> None:

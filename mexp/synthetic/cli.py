@@ -6,7 +6,7 @@ import argparse
 import functools
 import sys
 
-from mexp.synthetic import casme2, casme3, mmew, samm, smic
+from mexp.synthetic import casme2, casme3, casme_sq, mmew, samm, smic
 from mexp.synthetic.long_videos import write_long_videos
 
 # Layout -> (writer, number of emotions per subject).
@@ -17,6 +17,7 @@ LAYOUTS = {
     "smic_cropped": (functools.partial(smic.generate, cropped=True), len(smic.EMOTION_AUS)),
     "casme3": (casme3.generate, len(casme3.EMOTION_AUS)),
     "mmew": (mmew.generate, len(mmew.EMOTION_AUS)),
+    "casme_sq": (casme_sq.generate, len(casme_sq.EMOTION_AUS)),
 }
 
 

@@ -1,0 +1,1 @@
+"""CAS(ME)^2 short clips."""
