@@ -24,7 +24,7 @@ import re
 from pathlib import Path
 
 from mexp import labels
-from mexp.io import sheets
+from mexp.io import layout, sheets
 
 FPS = 30
 WORKSHEET = "label"
@@ -52,10 +52,7 @@ def subject_id(value) -> str:
 
 def find_sheet(root: Path) -> tuple[Path, list[Path]]:
   """(the sheet to read, the other CAS(ME)^3 Part A sheets found): the highest `_vN` wins."""
-  found = []
-  for folder, dirs, names in os.walk(root):
-    dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-    found += [Path(folder, n) for n in names if SHEET_NAME.fullmatch(n)]
+  found = layout.find_files(root, SHEET_NAME.fullmatch)
   if not found:
     raise FileNotFoundError(f"{root}: no CAS(ME)^3 Part A sheet (looked everywhere below it for "
                             "cas(me)3_part_A_ME_label_JpgIndex_v2.xlsx)")
@@ -67,16 +64,12 @@ def find_tree(root: Path) -> Path:
   """The folder holding the subject folders (spNO.1/, ...): `part_A/data/part_A/` or another."""
   level = [root]
   for _ in range(6):
-    holders = [d for d in level if any(_SUBJECT_DIR.fullmatch(c.name) for c in _subdirs(d))]
+    holders = [d for d in level if any(_SUBJECT_DIR.fullmatch(c.name) for c in layout.subdirs(d))]
     if holders:
       return holders[0]
-    level = [c for d in level for c in _subdirs(d)]
+    level = [c for d in level for c in layout.subdirs(d)]
   raise FileNotFoundError(f"{root}: no CAS(ME)^3 Part A frame tree (looked for "
                           "part_A/data/part_A/spNO.1/a/color/...)")
-
-
-def _subdirs(folder: Path) -> list[Path]:
-  return sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
 
 
 def read_casme3(manual_dir: str | os.PathLike, *, skip_invalid: bool = False) -> sheets.SheetReport:
@@ -93,19 +86,11 @@ def read_casme3(manual_dir: str | os.PathLike, *, skip_invalid: bool = False) ->
   sheet, others = find_sheet(root)
   tree = find_tree(root)
   keys, body, header_row = sheets.parse_table(sheets.load_rows(sheet, WORKSHEET), sheet)
-  col = {
-      "subject": sheets.column(keys, sheet, "subject"),
-      "filename": sheets.column(keys, sheet, "filename"),
-      "onset": sheets.column(keys, sheet, "onset", "onsetframe"),
-      "apex": sheets.column(keys, sheet, "apex", "apexframe"),
-      "offset": sheets.column(keys, sheet, "offset", "offsetframe"),
-      "aus": sheets.column(keys, sheet, "au", "aus", "actionunits", required=False),
-      "emotion": sheets.column(keys, sheet, "emotion", "estimatedemotion"),
-  }
+  col = layout.me_columns(keys, sheet)
   samples, skipped = [], []
   forms, per_video = collections.Counter(), collections.Counter()
   for row_number, row in body:
-    cells = {k: row[i] if i is not None and i < len(row) else None for k, i in col.items()}
+    cells = layout.row_cells(row, col)
     where = f"{sheet.name} row {row_number}"
     try:
       subject = subject_id(cells["subject"])

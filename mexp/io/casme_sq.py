@@ -25,7 +25,7 @@ import re
 from pathlib import Path
 
 from mexp import labels
-from mexp.io import sheets
+from mexp.io import layout, sheets
 
 FPS = 30
 SHEET_NAME = "CAS(ME)^2code_final"
@@ -38,12 +38,8 @@ _VIDEO_DIR = re.compile(r"(\d+)_(\d{4})")
 
 def find_sheet(root: Path) -> Path:
   """The first `CAS(ME)^2code_final.xlsx` (or .xls) below root, by path."""
-  found = []
-  for folder, dirs, names in os.walk(root):
-    dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-    found += [Path(folder, n) for n in names
-              if Path(n).stem.lower() == SHEET_NAME.lower() and Path(n).suffix.lower() in
-              (".xlsx", ".xls")]
+  found = layout.find_files(root, lambda n: Path(n).stem.lower() == SHEET_NAME.lower()
+                           and Path(n).suffix.lower() in (".xlsx", ".xls"))
   if not found:
     raise FileNotFoundError(f"{root}: no CAS(ME)^2 sheet (looked everywhere below it for "
                             f"{SHEET_NAME}.xlsx)")
@@ -54,16 +50,12 @@ def find_tree(root: Path) -> Path:
   """The folder holding the subject folders (s15/, ...): `rawpic/` or another."""
   level = [root]
   for _ in range(6):
-    holders = [d for d in level if any(_SUBJECT_DIR.fullmatch(c.name) for c in _subdirs(d))]
+    holders = [d for d in level if any(_SUBJECT_DIR.fullmatch(c.name) for c in layout.subdirs(d))]
     if holders:
       return holders[0]
-    level = [c for d in level for c in _subdirs(d)]
+    level = [c for d in level for c in layout.subdirs(d)]
   raise FileNotFoundError(f"{root}: no CAS(ME)^2 frame tree (looked for "
                           "rawpic/s15/15_0101disgustingteeth/img001.jpg)")
-
-
-def _subdirs(folder: Path) -> list[Path]:
-  return sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
 
 
 def subject_rule(rows: list[list], path: Path) -> dict[int, str]:
@@ -97,7 +89,7 @@ def video_folders(subject_dir: Path) -> dict[str, Path]:
   """{code: folder} of one subject, by the `{subject number}_{code}` prefix, not the description."""
   number = int(_SUBJECT_DIR.fullmatch(subject_dir.name).group(1))
   out = {}
-  for d in _subdirs(subject_dir):
+  for d in layout.subdirs(subject_dir):
     match = _VIDEO_DIR.match(d.name)
     if match and int(match.group(1)) == number:
       out.setdefault(match.group(2), d)

@@ -16,7 +16,7 @@ import re
 from pathlib import Path
 
 from mexp import labels
-from mexp.io import sheets
+from mexp.io import layout, sheets
 
 FPS = 90
 SHEET_NAME = re.compile(r"MMEW_Micro_Exp\.xlsx?", re.IGNORECASE)
@@ -35,10 +35,7 @@ def subject_id(value) -> str:
 
 def find_sheet(root: Path) -> tuple[Path, list[Path]]:
   """(the sheet to read, the other MMEW sheets found), the first by path."""
-  found = []
-  for folder, dirs, names in os.walk(root):
-    dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-    found += [Path(folder, n) for n in sorted(names) if SHEET_NAME.fullmatch(n)]
+  found = layout.find_files(root, SHEET_NAME.fullmatch)
   if not found:
     raise FileNotFoundError(f"{root}: no MMEW sheet (looked everywhere below it for "
                             "MMEW_Micro_Exp.xlsx)")
@@ -83,19 +80,11 @@ def read_mmew(manual_dir: str | os.PathLike, *, skip_invalid: bool = False) -> s
   tree = find_tree(root)
   folders = emotion_folders(tree)
   keys, body, header_row = sheets.parse_table(sheets.load_rows(sheet), sheet)
-  col = {
-      "subject": sheets.column(keys, sheet, "subject"),
-      "filename": sheets.column(keys, sheet, "filename"),
-      "onset": sheets.column(keys, sheet, "onsetframe", "onset"),
-      "apex": sheets.column(keys, sheet, "apexframe", "apex"),
-      "offset": sheets.column(keys, sheet, "offsetframe", "offset"),
-      "aus": sheets.column(keys, sheet, "actionunits", "actionunit", "aus", "au", required=False),
-      "emotion": sheets.column(keys, sheet, "estimatedemotion", "emotion"),
-  }
+  col = layout.me_columns(keys, sheet)
   samples, skipped = [], []
   forms = collections.Counter()
   for row_number, row in body:
-    cells = {k: row[i] if i is not None and i < len(row) else None for k, i in col.items()}
+    cells = layout.row_cells(row, col)
     where = f"{sheet.name} row {row_number}"
     try:
       samples.append(_sample(where, cells, tree, folders, forms))

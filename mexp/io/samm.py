@@ -30,7 +30,7 @@ from pathlib import Path
 
 from mexp import labels
 from mexp.io import frames as frames_io
-from mexp.io import sheets
+from mexp.io import layout, sheets
 
 FPS = 200
 SHEET_NAME = re.compile(r"SAMM(?:_(\d{8}))?_Micro_FACS_Codes(?:_v(\d+))?\.xlsx?", re.IGNORECASE)
@@ -68,10 +68,7 @@ def parse_action_units(text: str) -> tuple[str, str | None]:
 
 def find_sheet(root: Path) -> tuple[Path, list[Path]]:
   """(the sheet to read, the other SAMM sheets found): the highest version, then the latest date."""
-  found = []
-  for folder, dirs, names in os.walk(root):
-    dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-    found += [Path(folder, n) for n in names if SHEET_NAME.fullmatch(n)]
+  found = layout.find_files(root, SHEET_NAME.fullmatch)
   if not found:
     raise FileNotFoundError(f"{root}: no SAMM sheet (looked everywhere below it for SAMM_Micro_"
                             "FACS_Codes_v2.xlsx or SAMM_<date>_Micro_FACS_Codes_v2.xlsx)")
@@ -87,15 +84,11 @@ def find_tree(root: Path) -> Path:
   """The folder holding the subject folders (006/, 007/, ...): a `SAMM/` folder, or root itself."""
   level = [root]
   for _ in range(4):
-    holders = [d for d in level if any(_SUBJECT_DIR.fullmatch(c.name) for c in _subdirs(d))]
+    holders = [d for d in level if any(_SUBJECT_DIR.fullmatch(c.name) for c in layout.subdirs(d))]
     if holders:
       return min(holders, key=lambda d: (d.name.upper() != "SAMM", str(d)))
-    level = [c for d in level for c in _subdirs(d) if not _SUBJECT_DIR.fullmatch(c.name)]
+    level = [c for d in level for c in layout.subdirs(d) if not _SUBJECT_DIR.fullmatch(c.name)]
   raise FileNotFoundError(f"{root}: no SAMM frame tree (looked for SAMM/006/006_1_2/...)")
-
-
-def _subdirs(folder: Path) -> list[Path]:
-  return sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
 
 
 def read_samm(manual_dir: str | os.PathLike, *, skip_invalid: bool = False) -> sheets.SheetReport:
@@ -112,19 +105,11 @@ def read_samm(manual_dir: str | os.PathLike, *, skip_invalid: bool = False) -> s
   sheet, others = find_sheet(root)
   tree = find_tree(root)
   keys, body, header_row = sheets.parse_table(sheets.load_rows(sheet), sheet)
-  col = {
-      "subject": sheets.column(keys, sheet, "subject"),
-      "filename": sheets.column(keys, sheet, "filename"),
-      "onset": sheets.column(keys, sheet, "onsetframe", "onset"),
-      "apex": sheets.column(keys, sheet, "apexframe", "apex"),
-      "offset": sheets.column(keys, sheet, "offsetframe", "offset"),
-      "aus": sheets.column(keys, sheet, "actionunits", "actionunit", "aus", "au", required=False),
-      "emotion": sheets.column(keys, sheet, "estimatedemotion", "emotion"),
-  }
+  col = layout.me_columns(keys, sheet)
   samples, skipped = [], []
   forms = collections.Counter()
   for row_number, row in body:
-    cells = {k: row[i] if i is not None and i < len(row) else None for k, i in col.items()}
+    cells = layout.row_cells(row, col)
     where = f"{sheet.name} row {row_number}"
     try:
       samples.append(_sample(where, cells, tree, forms))

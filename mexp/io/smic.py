@@ -18,15 +18,11 @@ from pathlib import Path
 
 from mexp import labels
 from mexp.io import frames as frames_io
-from mexp.io import sheets
+from mexp.io import layout, sheets
 
 FPS = {"HS": 100, "VIS": 25, "NIR": 25}
 _SUBJECT_DIR = re.compile(r"s(\d+)", re.IGNORECASE)
 NO_APEX_FIX = "no apex in SMIC: apex estimated from peak motion against the onset frame"
-
-
-def _subdirs(folder: Path) -> list[Path]:
-  return sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
 
 
 def find_trees(root: Path, camera: str) -> list[Path]:
@@ -34,8 +30,8 @@ def find_trees(root: Path, camera: str) -> list[Path]:
   found, level = [], [root]
   for _ in range(4):
     found += [d for d in level if d.name.upper() == camera.upper()
-              and any(_SUBJECT_DIR.fullmatch(c.name) for c in _subdirs(d))]
-    level = [c for d in level for c in _subdirs(d) if not _SUBJECT_DIR.fullmatch(c.name)]
+              and any(_SUBJECT_DIR.fullmatch(c.name) for c in layout.subdirs(d))]
+    level = [c for d in level for c in layout.subdirs(d) if not _SUBJECT_DIR.fullmatch(c.name)]
   return found
 
 
@@ -72,7 +68,7 @@ def read_smic(manual_dir: str | os.PathLike, *, camera: str = "HS",
   others = sorted({t.name for c in FPS if c != camera.upper() for t in find_trees(root, c)})
   notes += [f"{', '.join(others)} present, not read"] if others else []
   samples, skipped, non_micro = [], [], 0
-  for subject_dir in sorted((d for d in _subdirs(tree) if _SUBJECT_DIR.fullmatch(d.name)),
+  for subject_dir in sorted((d for d in layout.subdirs(tree) if _SUBJECT_DIR.fullmatch(d.name)),
                             key=lambda d: int(_SUBJECT_DIR.fullmatch(d.name).group(1))):
     subject = f"s{int(_SUBJECT_DIR.fullmatch(subject_dir.name).group(1)):02d}"
     if (subject_dir / "non_micro").is_dir():
@@ -80,7 +76,7 @@ def read_smic(manual_dir: str | os.PathLike, *, camera: str = "HS",
     if not (subject_dir / "micro").is_dir():
       notes.append(f"{subject_dir.name}: no micro/ folder")
       continue
-    for emotion_dir in _subdirs(subject_dir / "micro"):
+    for emotion_dir in layout.subdirs(subject_dir / "micro"):
       where = emotion_dir.relative_to(tree.parent).as_posix()
       try:
         emotion = labels.canonical_emotion(emotion_dir.name, labels.SMIC_EMOTIONS,
@@ -91,7 +87,7 @@ def read_smic(manual_dir: str | os.PathLike, *, camera: str = "HS",
           raise sheets.SheetError(message) from None
         skipped.append(message)
         continue
-      for clip_dir in _subdirs(emotion_dir):
+      for clip_dir in layout.subdirs(emotion_dir):
         try:
           samples.append(_sample(f"{where}/{clip_dir.name}", clip_dir, subject, emotion))
         except (sheets.SheetError, ValueError) as e:

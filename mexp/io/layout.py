@@ -1,0 +1,42 @@
+"""Helpers every database reader shares: finding files and folders, and the usual sheet columns."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Callable
+
+from mexp.io import sheets
+
+# The usual micro-expression sheet columns: key -> accepted (normalised) header spellings.
+ME_COLUMNS = {
+    "subject": ("subject",), "filename": ("filename",),
+    "onset": ("onsetframe", "onset"), "apex": ("apexframe", "apex"),
+    "offset": ("offsetframe", "offset"), "aus": ("actionunits", "actionunit", "aus", "au"),
+    "emotion": ("estimatedemotion", "emotion"),
+}
+
+
+def find_files(root: Path, match: Callable[[str], bool]) -> list[Path]:
+  """Every file below root whose name `match`es, hidden folders skipped, sorted by path."""
+  found = []
+  for folder, dirs, names in os.walk(root):
+    dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+    found += [Path(folder, n) for n in names if match(n)]
+  return sorted(found)
+
+
+def subdirs(folder: Path) -> list[Path]:
+  """The visible subfolders, sorted."""
+  return sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+
+def me_columns(keys: list[str], sheet: Path, optional: tuple[str, ...] = ("aus",)) -> dict:
+  """ME_COLUMNS -> column index (None for a missing optional one); SheetError names a missing one."""
+  return {k: sheets.column(keys, sheet, *names, required=k not in optional)
+          for k, names in ME_COLUMNS.items()}
+
+
+def row_cells(row: list, col: dict) -> dict:
+  """{key: the row's cell in that column, or None}."""
+  return {k: row[i] if i is not None and i < len(row) else None for k, i in col.items()}
