@@ -62,12 +62,9 @@ def find_sheet(root: Path) -> tuple[Path, list[Path]]:
 
 def find_tree(root: Path) -> Path:
   """The folder holding the subject folders (spNO.1/, ...): `part_A/data/part_A/` or another."""
-  level = [root]
-  for _ in range(6):
-    holders = [d for d in level if any(_SUBJECT_DIR.fullmatch(c.name) for c in layout.subdirs(d))]
-    if holders:
-      return holders[0]
-    level = [c for d in level for c in layout.subdirs(d)]
+  found = layout.holders(root, _SUBJECT_DIR, 6)
+  if found:
+    return found[0]
   raise FileNotFoundError(f"{root}: no CAS(ME)^3 Part A frame tree (looked for "
                           "part_A/data/part_A/spNO.1/a/color/...)")
 

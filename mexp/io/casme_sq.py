@@ -48,12 +48,9 @@ def find_sheet(root: Path) -> Path:
 
 def find_tree(root: Path) -> Path:
   """The folder holding the subject folders (s15/, ...): `rawpic/` or another."""
-  level = [root]
-  for _ in range(6):
-    holders = [d for d in level if any(_SUBJECT_DIR.fullmatch(c.name) for c in layout.subdirs(d))]
-    if holders:
-      return holders[0]
-    level = [c for d in level for c in layout.subdirs(d)]
+  found = layout.holders(root, _SUBJECT_DIR, 6)
+  if found:
+    return found[0]
   raise FileNotFoundError(f"{root}: no CAS(ME)^2 frame tree (looked for "
                           "rawpic/s15/15_0101disgustingteeth/img001.jpg)")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Callable
 
@@ -29,6 +30,23 @@ def find_files(root: Path, match: Callable[[str], bool]) -> list[Path]:
 def subdirs(folder: Path) -> list[Path]:
   """The visible subfolders, sorted."""
   return sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+
+def levels(root: Path, depth: int, prune: Callable[[Path], bool] = lambda d: False):
+  """root's visible folders breadth-first, one list per depth 0..depth-1; pruned ones not entered."""
+  level = [root]
+  for _ in range(depth):
+    yield level
+    level = [c for d in level for c in subdirs(d) if not prune(c)]
+
+
+def holders(root: Path, child: re.Pattern, depth: int) -> list[Path]:
+  """The shallowest folders, fewer than `depth` levels below root, with a subfolder like `child`."""
+  for level in levels(root, depth):
+    found = [d for d in level if any(child.fullmatch(c.name) for c in subdirs(d))]
+    if found:
+      return found
+  return []
 
 
 def me_columns(keys: list[str], sheet: Path, optional: tuple[str, ...] = ("aus",)) -> dict:

@@ -44,13 +44,10 @@ def find_sheet(root: Path) -> tuple[Path, list[Path]]:
 
 def find_tree(root: Path) -> Path:
   """The `Micro_Expression/` folder (under `MMEW_Final/`, or wherever it is unpacked)."""
-  level = [root]
-  for _ in range(5):
+  for level in layout.levels(root, 5):
     for d in level:
       if d.name.lower() == "micro_expression":
         return d
-    level = [c for d in level for c in sorted(d.iterdir()) if c.is_dir()
-             and not c.name.startswith(".")]
   raise FileNotFoundError(f"{root}: no MMEW frame tree (looked for "
                           "MMEW_Final/Micro_Expression/happiness/...)")
 

@@ -82,12 +82,9 @@ def find_sheet(root: Path) -> tuple[Path, list[Path]]:
 
 def find_tree(root: Path) -> Path:
   """The folder holding the subject folders (006/, 007/, ...): a `SAMM/` folder, or root itself."""
-  level = [root]
-  for _ in range(4):
-    holders = [d for d in level if any(_SUBJECT_DIR.fullmatch(c.name) for c in layout.subdirs(d))]
-    if holders:
-      return min(holders, key=lambda d: (d.name.upper() != "SAMM", str(d)))
-    level = [c for d in level for c in layout.subdirs(d) if not _SUBJECT_DIR.fullmatch(c.name)]
+  found = layout.holders(root, _SUBJECT_DIR, 4)
+  if found:
+    return min(found, key=lambda d: (d.name.upper() != "SAMM", str(d)))
   raise FileNotFoundError(f"{root}: no SAMM frame tree (looked for SAMM/006/006_1_2/...)")
 
 

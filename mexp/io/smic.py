@@ -27,12 +27,9 @@ NO_APEX_FIX = "no apex in SMIC: apex estimated from peak motion against the onse
 
 def find_trees(root: Path, camera: str) -> list[Path]:
   """Every `{camera}/` folder holding subject folders (s1/, s2/, ...), up to 3 levels below root."""
-  found, level = [], [root]
-  for _ in range(4):
-    found += [d for d in level if d.name.upper() == camera.upper()
-              and any(_SUBJECT_DIR.fullmatch(c.name) for c in layout.subdirs(d))]
-    level = [c for d in level for c in layout.subdirs(d) if not _SUBJECT_DIR.fullmatch(c.name)]
-  return found
+  return [d for level in layout.levels(root, 4, prune=lambda d: _SUBJECT_DIR.fullmatch(d.name))
+          for d in level if d.name.upper() == camera.upper()
+          and any(_SUBJECT_DIR.fullmatch(c.name) for c in layout.subdirs(d))]
 
 
 def is_cropped(tree: Path) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
+import dataclasses
 import os
 import shutil
 import tempfile
@@ -15,6 +16,19 @@ import numpy as np
 from mexp.synthetic.faces import H, W, Face, au_field, render
 
 FPS = 200  # CASME II's rate; the time axis of drift and flicker
+
+@dataclasses.dataclass(frozen=True)
+class SheetClip:
+  """One clip of a twin whose sheet has a row per clip (SAMM, MMEW): name, label, timing."""
+  subject: int  # the database's numbering: 6 -> SAMM '006', 1 -> MMEW 'S01'
+  filename: str  # the sheet's Filename: '006_1_2', 'S01_happiness_01'
+  emotion: str  # as the sheet spells it
+  aus: tuple[int, ...]
+  onset: int
+  apex: int
+  offset: int
+  seed: int
+
 
 def intensity_profile(n: int, apex: int) -> np.ndarray:
   """Onset -> apex -> offset intensity in [0, 1]: a raised cosine up, then down."""

@@ -6,13 +6,12 @@ to use). Frames are 640x480 colour, numbered from 1 within each clip folder; 90 
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from pathlib import Path
 
 import numpy as np
 
-from mexp.synthetic.clips import atomic_dir, render_clip, run_all, write_frames
+from mexp.synthetic.clips import SheetClip, atomic_dir, render_clip, run_all, write_frames
 from mexp.synthetic.faces import Face, jitter_face, random_face
 
 FPS = 90
@@ -32,19 +31,7 @@ OTHERS_FOLDER = "repression"
 SUBJECTS = tuple(range(1, 31))
 
 
-@dataclasses.dataclass(frozen=True)
-class MmewClip:
-  subject: int  # 1 -> 'S01'
-  filename: str  # 'S01_happiness_01' (the twin's naming)
-  emotion: str
-  aus: tuple[int, ...]
-  onset: int
-  apex: int
-  offset: int
-  seed: int
-
-
-def plan(subjects: int, seed: int, clips_per_emotion: int = 1) -> tuple[list[Face], list[MmewClip]]:
+def plan(subjects: int, seed: int, clips_per_emotion: int = 1) -> tuple[list[Face], list[SheetClip]]:
   """Every subject's face and every clip's name, timing and label, from one seed."""
   if not 1 <= subjects <= len(SUBJECTS):
     raise ValueError(f"--subjects must be 1..{len(SUBJECTS)} for MMEW, not {subjects}")
@@ -56,7 +43,7 @@ def plan(subjects: int, seed: int, clips_per_emotion: int = 1) -> tuple[list[Fac
       for k in range(clips_per_emotion):
         n = int(rng.integers(18, 43))  # 200-470 ms at 90 fps
         onset = int(rng.integers(1, 4))  # folders hold a frame or two before the onset
-        clips.append(MmewClip(subject=subject, filename=f"S{subject:02d}_{emotion}_{k + 1:02d}",
+        clips.append(SheetClip(subject=subject, filename=f"S{subject:02d}_{emotion}_{k + 1:02d}",
                               emotion=emotion, aus=choices[rng.integers(len(choices))],
                               onset=onset, apex=onset + int(round(n * rng.uniform(0.35, 0.65))),
                               offset=onset + n - 1, seed=int(rng.integers(2**31))))
@@ -68,7 +55,7 @@ def folder(emotion: str) -> str:
   return OTHERS_FOLDER if emotion == "others" else emotion
 
 
-def _write_clip(out: Path, face: Face, clip: MmewClip) -> None:
+def _write_clip(out: Path, face: Face, clip: SheetClip) -> None:
   rng = np.random.default_rng(clip.seed)
   frames = render_clip(jitter_face(face, rng), clip.aus, rng, clip.offset - clip.onset + 1,
                        clip.apex - clip.onset, fps=FPS)
@@ -78,7 +65,7 @@ def _write_clip(out: Path, face: Face, clip: MmewClip) -> None:
                quality=int(rng.integers(85, 95)))
 
 
-def write_sheet(path: Path, clips: list[MmewClip]) -> None:
+def write_sheet(path: Path, clips: list[SheetClip]) -> None:
   """The micro-expression sheet: MMEW's header and one row per clip."""
   import openpyxl
   book = openpyxl.Workbook()

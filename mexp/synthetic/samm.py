@@ -9,13 +9,12 @@ clip folder's last frame. Frames are 640x480 grey (the real ones are 960x650).
 from __future__ import annotations
 
 import collections
-import dataclasses
 import os
 from pathlib import Path
 
 import numpy as np
 
-from mexp.synthetic.clips import atomic_dir, render_clip, run_all, write_frames
+from mexp.synthetic.clips import SheetClip, atomic_dir, render_clip, run_all, write_frames
 from mexp.synthetic.faces import Face, jitter_face, random_face
 
 FPS = 200
@@ -40,19 +39,7 @@ QUIRK_SUBJECT_NUMBER_ROW, QUIRK_APEX_BLANK_ROW, QUIRK_AU_OR_ROW, QUIRK_OFFSET_SH
 OFFSET_SHORT_BY = 9
 
 
-@dataclasses.dataclass(frozen=True)
-class SammClip:
-  subject: int  # 6 -> folder '006'
-  filename: str  # '006_1_2'
-  emotion: str  # as the sheet spells it
-  aus: tuple[int, ...]
-  onset: int
-  apex: int
-  offset: int
-  seed: int
-
-
-def plan(subjects: int, seed: int, clips_per_emotion: int = 1) -> tuple[list[Face], list[SammClip]]:
+def plan(subjects: int, seed: int, clips_per_emotion: int = 1) -> tuple[list[Face], list[SheetClip]]:
   """Every subject's face and every clip's name, timing and label, from one seed."""
   if not 1 <= subjects <= len(SUBJECTS):
     raise ValueError(f"--subjects must be 1..{len(SUBJECTS)} for SAMM, not {subjects}")
@@ -70,14 +57,14 @@ def plan(subjects: int, seed: int, clips_per_emotion: int = 1) -> tuple[list[Fac
       choices = EMOTION_AUS[emotion][0]
       inducement = int(rng.integers(1, 8))
       per_inducement[inducement] += 1
-      clips.append(SammClip(subject=subject, filename=f"{subject:03d}_{inducement}_"
+      clips.append(SheetClip(subject=subject, filename=f"{subject:03d}_{inducement}_"
                             f"{per_inducement[inducement]}", emotion=emotion,
                             aus=choices[rng.integers(len(choices))], onset=onset, apex=apex,
                             offset=onset + n - 1, seed=int(rng.integers(2**31))))
   return faces, clips
 
 
-def _write_clip(out: Path, face: Face, clip: SammClip) -> None:
+def _write_clip(out: Path, face: Face, clip: SheetClip) -> None:
   rng = np.random.default_rng(clip.seed)
   frames = render_clip(jitter_face(face, rng), clip.aus, rng, clip.offset - clip.onset + 1,
                        clip.apex - clip.onset, fps=FPS)
@@ -87,7 +74,7 @@ def _write_clip(out: Path, face: Face, clip: SammClip) -> None:
                quality=int(rng.integers(85, 95)))
 
 
-def write_sheet(path: Path, clips: list[SammClip]) -> None:
+def write_sheet(path: Path, clips: list[SheetClip]) -> None:
   """The FACS-code sheet: text rows, then SAMM's header and one row per clip, quirks included."""
   import openpyxl
   book = openpyxl.Workbook()
