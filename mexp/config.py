@@ -14,11 +14,18 @@ from mexp import labels
 @dataclasses.dataclass(frozen=True)
 class DataConfig:
   """Which dataset to build and read, and how to split it; without manual_dir, the synthetic twin."""
+  # A builder name, several joined by ',' (their union, subjects kept apart by their namespaced
+  # ids), or 'megc2019' (casme2,samm,smic: the MEGC 2019 composite, with task megc3).
   dataset: str = "casme2"
+  # Cross-database: when set, one fold trains on `dataset` and tests on these (',' joined);
+  # `folds` is then unused.
+  test_dataset: str | None = None
   builder_config: str = "t16_64x64_grey_ststnet_apex_a128"  # the builder's default
-  manual_dir: str | None = None  # a licensed folder; None -> synthetic, generated once
+  # A licensed folder, or for several databases 'casme2=DIR,samm=DIR,...' (a single folder is
+  # searched by every reader); None -> the synthetic twins, generated once.
+  manual_dir: str | None = None
   data_dir: str | None = None  # None: data/tfds, or data/tfds_synthetic for the synthetic twin
-  synthetic_dir: str = "data/synthetic_casme2"
+  synthetic_dir: str = "data/synthetic_{name}"  # {name}: the database
   synthetic_subjects: int = 8
   synthetic_seed: int = 0
   skip_invalid: bool = False
@@ -27,11 +34,53 @@ class DataConfig:
   val_subjects: int = 0  # validation subjects drawn from each fold's training subjects
 
 
+# Named unions of databases.
+COMPOSITES = {"megc2019": ("casme2", "samm", "smic")}
+
+
+def _names(text: str | None) -> tuple[str, ...]:
+  names = [n.strip() for n in (text or "").split(",") if n.strip()]
+  return tuple(m for n in names for m in COMPOSITES.get(n, (n,)))
+
+
+def datasets_of(data: DataConfig) -> tuple[str, ...]:
+  """Every database a run reads, training side first, then the cross-database test side."""
+  train = _names(data.dataset)
+  return train + tuple(n for n in _names(data.test_dataset) if n not in train)
+
+
+def test_datasets_of(data: DataConfig) -> tuple[str, ...]:
+  """The cross-database test side; () for cross-validation."""
+  return _names(data.test_dataset)
+
+
+def manual_dir_of(data: DataConfig, name: str) -> str | None:
+  """The licensed folder of one database: its 'name=DIR' entry, or the one shared folder."""
+  if data.manual_dir is None:
+    return None
+  if "=" not in data.manual_dir:
+    return data.manual_dir
+  entries = dict(e.split("=", 1) for e in data.manual_dir.split(",") if e.strip())
+  entries = {k.strip(): v.strip() for k, v in entries.items()}
+  if name not in entries:
+    raise ValueError(f"--manual_dir {data.manual_dir!r}: no folder for {name} (expected "
+                     f"{','.join(f'{n}=DIR' for n in datasets_of(data))})")
+  return entries[name]
+
+
+def synthetic_suffix(data: DataConfig) -> str:
+  """'' for the default twins (8 subjects, seed 0), else '_4subjects_seed3': other twins get
+  other folders, so a twin is never reused for another size or seed."""
+  if (data.synthetic_subjects, data.synthetic_seed) == (8, 0):
+    return ""
+  return f"_{data.synthetic_subjects}subjects_seed{data.synthetic_seed}"
+
+
 def data_dir_of(data: DataConfig) -> str:
-  """Where the built datasets live; the synthetic twin never shares a folder with real data."""
+  """Where the built datasets live; the synthetic twins never share a folder with real data."""
   if data.data_dir is not None:
     return data.data_dir
-  return "data/tfds" if data.manual_dir else "data/tfds_synthetic"
+  return "data/tfds" if data.manual_dir else f"data/tfds_synthetic{synthetic_suffix(data)}"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -98,7 +147,9 @@ _NESTED = {"data": DataConfig, "model": ModelConfig, "optim": OptimConfig,
            "augment": AugmentConfig, "probe": ProbeConfig}
 
 # The command-line flag behind a field (mexp.run), so that an error names what the user typed.
-FLAGS = {"data.folds": "--folds", "data.val_subjects": "--val_subjects", "data.task": "--task",
+FLAGS = {"data.dataset": "--dataset", "data.synthetic_subjects": "--synthetic_subjects",
+         "data.synthetic_seed": "--synthetic_seed", "data.test_dataset": "--test_dataset",
+         "data.manual_dir": "--manual_dir", "data.folds": "--folds", "data.val_subjects": "--val_subjects", "data.task": "--task",
          "optim.epochs": "--epochs", "optim.batch_size": "--batch_size",
          "optim.learning_rate": "--learning_rate", "model.width_factor": "--width_factor",
          "seed": "--seed", "workdir": "--workdir"}
@@ -182,6 +233,27 @@ def _folds_error(folds: str) -> str | None:
   return None if k >= 2 else f"--folds {k}: choose at least 2 folds (or 'loso')"
 
 
+def _datasets_error(d: DataConfig) -> str | None:
+  from mexp.datasets import NAMES  # the registered builders
+  train, test = _names(d.dataset), _names(d.test_dataset)
+  for flag, names in (("--dataset", train), ("--test_dataset", test)):
+    unknown = [n for n in names if n not in NAMES]
+    if unknown or (flag == "--dataset" and not names) or len(set(names)) != len(names):
+      value = d.dataset if flag == "--dataset" else d.test_dataset
+      return (f"{flag} {value!r}: expected builder names joined by ',' (each once), or "
+              f"{', '.join(COMPOSITES)}; builders: {', '.join(NAMES)}")
+  if set(train) & set(test):
+    return (f"--test_dataset {d.test_dataset!r}: {', '.join(sorted(set(train) & set(test)))} is "
+            "also a training database")
+  if d.manual_dir is not None and "=" in d.manual_dir:
+    try:
+      for name in train + test:
+        manual_dir_of(d, name)
+    except ValueError as e:
+      return str(e)
+  return None
+
+
 def _rate(r: float) -> bool:
   return 0 <= r < 1
 
@@ -200,10 +272,15 @@ def validate(config: Config, num_devices: int = 1) -> None:
   if error := _folds_error(config.data.folds):
     raise ValueError(error)
   d, m, o, a, p = config.data, config.model, config.optim, config.augment, config.probe
+  if error := _datasets_error(d):
+    raise ValueError(error)
   checks = [
       ("data.val_subjects", d.val_subjects >= 0, "must be >= 0"),
       ("data.task", d.task in labels.TASKS, f"expected one of {', '.join(labels.TASKS)}"),
       ("data.synthetic_subjects", d.synthetic_subjects >= 2, "must be >= 2"),
+      ("data.synthetic_seed", d.synthetic_seed >= 0, "must be >= 0"),
+      ("data.synthetic_dir", d.manual_dir is not None or len(datasets_of(d)) == 1
+       or "{name}" in d.synthetic_dir, "needs '{name}' (one folder per database's twin)"),
       ("model.streams", len(m.streams) > 0 and len(set(m.streams)) == len(m.streams)
        and set(m.streams) <= {"raw", "saliency"}, "expected 'raw' and/or 'saliency', once each"),
       ("model.stream_widths", len(m.stream_widths) == len(m.stream_pools)

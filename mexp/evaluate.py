@@ -50,18 +50,36 @@ def check_workdir(config: config_lib.Config) -> Path:
   return workdir
 
 
+def _databases(clips: pipeline.Clips, index=None) -> str:
+  """'casme2 (24 subjects, 145 clips) + samm (...)' of the clips at `index` (all when None)."""
+  subjects = clips.subject_N if index is None else clips.subject_N[index]
+  names = sorted(set(map(folds_lib.database_of, subjects)))
+  parts = []
+  for name in names:
+    mine = [s for s in subjects if folds_lib.database_of(s) == name]
+    parts.append(f"{name} ({len(set(mine))} subjects, {len(mine)} clips)")
+  return " + ".join(parts)
+
+
 def protocol(config: config_lib.Config, clips: pipeline.Clips, n_folds: int,
-             method: str | None = None) -> str:
+             method: str | None = None, folds=None) -> str:
   """How every number of a run was obtained: folds, data, task, method and model selection."""
-  folds = "LOSO" if config.data.folds == "loso" else f"{config.data.folds}-fold subject-wise"
-  subjects = len(set(clips.subject_N.tolist()))
   val = (f", {config.data.val_subjects} validation subject(s) per fold from the training side"
          if config.data.val_subjects else "")
   method = method or (f"fixed schedule of {config.optim.epochs} epochs, no model selection on "
                       f"test subjects{val}")
-  return (f"{folds} CV ({n_folds} folds, {subjects} subjects, {len(clips.label_N)} clips), "
-          f"{config.data.dataset}/{config.data.builder_config}, task {config.data.task} "
-          f"({len(clips.classes)} classes), {method}, test predictions pooled over folds")
+  task = f"task {config.data.task} ({len(clips.classes)} classes)"
+  if config_lib.test_datasets_of(config.data):
+    fold = folds[0]
+    return (f"cross-database: train on {_databases(clips, np.r_[fold.train, fold.val])}, test on "
+            f"{_databases(clips, fold.test)}, {config.data.builder_config}, {task}, {method}")
+  scheme = "LOSO" if config.data.folds == "loso" else f"{config.data.folds}-fold subject-wise"
+  subjects = len(set(clips.subject_N.tolist()))
+  names = config_lib.datasets_of(config.data)
+  data = (f"{config.data.dataset}/{config.data.builder_config}" if len(names) == 1 else
+          f"{config.data.dataset} = {_databases(clips)}, {config.data.builder_config}")
+  return (f"{scheme} CV ({n_folds} folds, {subjects} subjects, {len(clips.label_N)} clips), "
+          f"{data}, {task}, {method}, test predictions pooled over folds")
 
 
 def model_stats(config: config_lib.Config, clips: pipeline.Clips) -> dict:
@@ -87,8 +105,7 @@ def cross_validate(config: config_lib.Config, clips: pipeline.Clips, *,
   """
   mesh = pipeline.data_mesh()
   config_lib.validate(config, mesh.size)
-  folds = folds_lib.make_folds(clips.subject_N, config.data.folds,
-                               val_subjects=config.data.val_subjects, seed=config.seed)
+  folds = folds_lib.folds_for(config.data, clips.subject_N, config.seed)
   writer = distributed.is_writer()  # process 0 writes the files; every process trains
   workdir = _checked_workdir(config, writer)  # written only once the run is valid
   steps = train.compile_steps(mesh, config, clips.saliency_kind)
@@ -117,8 +134,9 @@ def cross_validate(config: config_lib.Config, clips: pipeline.Clips, *,
       histories[fold.name] = [json.loads(line) for line in
                               (fold_dir / "metrics.jsonl").read_text().splitlines()]
       rows.append(json.loads(done.read_text()))
-  if config.final_model:
-    everyone = np.arange(len(clips.label_N))
+  if config.final_model:  # every subject (cross-database: of the training databases only)
+    everyone = (np.sort(np.r_[folds[0].train, folds[0].val])
+                if config_lib.test_datasets_of(config.data) else np.arange(len(clips.label_N)))
     final_dir = workdir / "final"
     final_dir.mkdir(parents=True, exist_ok=True)
     train.fit(config, clips, everyone, everyone[:0], final_dir, len(folds), mesh, steps,
@@ -126,7 +144,8 @@ def cross_validate(config: config_lib.Config, clips: pipeline.Clips, *,
   if not writer:
     return {}
 
-  results = report(config, clips, folds, rows, protocol(config, clips, len(folds)), histories)
+  results = report(config, clips, folds, rows, protocol(config, clips, len(folds), folds=folds),
+                   histories)
   results["model"] = stats
   results["final_model"] = "final/checkpoints (all subjects)" if config.final_model else None
   results["floor"] = floor(config, clips, folds)
@@ -152,10 +171,19 @@ def _checked_workdir(config: config_lib.Config, writer: bool) -> Path:
 
 
 def _pooled(rows: list[dict], classes) -> dict:
+  """Metrics of the pooled predictions; with several databases, also each one's subset (as MEGC
+  reports the composite and each database)."""
   true = np.concatenate([r["label"] for r in rows])
   pred = np.concatenate([np.argmax(np.asarray(r["probabilities"]), 1) for r in rows])
   subjects = np.concatenate([r["subject"] for r in rows])
-  return metrics.summarise(true, pred, subjects, classes)
+  summary = metrics.summarise(true, pred, subjects, classes)
+  database_N = np.array([folds_lib.database_of(s) for s in subjects])
+  if len(set(database_N)) > 1:
+    summary["per_database"] = {
+        name: metrics.summarise(true[database_N == name], pred[database_N == name],
+                                subjects[database_N == name], classes)
+        for name in sorted(set(database_N))}
+  return summary
 
 
 def floor(config: config_lib.Config, clips: pipeline.Clips, folds) -> dict | None:
@@ -163,7 +191,8 @@ def floor(config: config_lib.Config, clips: pipeline.Clips, folds) -> dict | Non
   if not baselines.applies(clips.saliency_kind):
     return None
   rows = baselines.cross_validate(config.probe, clips, folds)
-  return {"protocol": protocol(config, clips, len(folds), baselines.description(config.probe)),
+  return {"protocol": protocol(config, clips, len(folds), baselines.description(config.probe),
+                               folds),
           "metrics": _pooled(rows, clips.classes)}
 
 
@@ -187,11 +216,10 @@ def report(config: config_lib.Config, clips: pipeline.Clips, folds, rows: list[d
 def probe_only(config: config_lib.Config, clips: pipeline.Clips) -> dict:
   """The floor on its own (experiments/linear_probe.py): results.json in the same format."""
   config_lib.validate(config)
-  folds = folds_lib.make_folds(clips.subject_N, config.data.folds,
-                               val_subjects=config.data.val_subjects, seed=config.seed)
+  folds = folds_lib.folds_for(config.data, clips.subject_N, config.seed)
   rows = baselines.cross_validate(config.probe, clips, folds)  # refuses a non-flow saliency
   workdir = check_workdir(config)  # written only once the run is valid
-  text = protocol(config, clips, len(folds), baselines.description(config.probe))
+  text = protocol(config, clips, len(folds), baselines.description(config.probe), folds)
   results = report(config, clips, folds, rows, text)
   _write_json(workdir / "results.json", results)
   return results
@@ -200,7 +228,9 @@ def probe_only(config: config_lib.Config, clips: pipeline.Clips) -> dict:
 def table(results: dict) -> str:
   """The terminal report: every number with its protocol, and the floor beside it."""
   m, p = results["metrics"], results["protocol"]
-  tag = f"[{p.split(' (')[0]}, {results['task']}, pooled over folds]"
+  cross = p.startswith("cross-database")
+  tag = (f"[cross-database, {results['task']}, test database(s) only]" if cross else
+         f"[{p.split(' (')[0]}, {results['task']}, pooled over folds]")
   fl = results.get("floor")
   lines = [f"protocol: {p}"]
   if fl:
@@ -211,6 +241,14 @@ def table(results: dict) -> str:
   for name in ("uf1", "uar", "accuracy"):
     floor_value = f"{fl['metrics'][name]:>7.3f}" if fl else " " * 7
     lines.append(f"{name.upper():<10} {m[name]:>7.3f} {floor_value}  {tag}")
+  if "per_database" in m:
+    lines.append("per database, its clips' pooled test predictions (UF1 / UAR"
+                 + (", floor's UF1 / UAR):" if fl else "):"))
+    for name, v in m["per_database"].items():
+      f = fl["metrics"]["per_database"][name] if fl else None
+      floor_text = f"   {f['uf1']:.3f} / {f['uar']:.3f}" if f else ""
+      lines.append(f"  {name:<12} {v['uf1']:.3f} / {v['uar']:.3f}{floor_text}  {v['n']} clips, "
+                   f"{len(v['per_subject_accuracy'])} subjects {tag}")
   lines.append("per class (recall / F1 / support):")
   for c, v in m["per_class"].items():
     recall = "  n/a" if v["recall"] is None else f"{v['recall']:.3f}"

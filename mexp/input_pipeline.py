@@ -44,46 +44,62 @@ def apex_index(onset: int, apex: int, offset: int, spec) -> int:
 
 
 def load(data: config_lib.DataConfig) -> Clips:
-  """Reads a built dataset with tfds.data_source and maps its emotions to `data.task`.
+  """Reads the built datasets with tfds.data_source and maps their emotions to `data.task`.
 
   Args:
-    data: names the dataset, builder config, data_dir and task.
+    data: names the dataset(s), builder config, data_dir and task.
 
   Returns:
-    The task's clips, and a count of every emotion the task drops.
+    The task's clips of every database named (a union keeps subjects apart by their namespaced
+    ids), sorted by subject and clip, and a count of every emotion the task drops (keyed
+    'database/emotion' for a union).
   """
-  import tensorflow_datasets as tfds
-  import mexp.datasets  # noqa: F401  (registers the builders)
-
-  name = f"{data.dataset}/{data.builder_config}"
-  builder = tfds.builder(name, data_dir=config_lib.data_dir_of(data))
-  names = builder.info.features["emotion"].names
-  spec = builder.builder_config.spec
-  source = tfds.data_source(name, data_dir=config_lib.data_dir_of(data), split="train")
-  keep, dropped = [], collections.Counter()
-  classes = labels.task_classes(data.task)
-  for i in range(len(source)):
-    x = source[i]
-    emotion = names[x["emotion"]]
-    label = labels.task_label(data.task, emotion, data.dataset)
-    if label is None:
-      dropped[emotion] += 1
-    else:
-      keep.append((x, label))
+  names = config_lib.datasets_of(data)
+  parts = [_load_one(data, name, prefix=f"{name}/" if len(names) > 1 else "") for name in names]
+  keep = sorted((x for part, _, _ in parts for x in part),
+                key=lambda xl: (xl[0]["subject"], xl[0]["clip"]))
+  dropped = {k: v for _, counts, _ in parts for k, v in sorted(counts.items())}
   if not keep:
-    raise ValueError(f"{name}: no clip belongs to task {data.task!r} ({dict(dropped)} dropped)")
-  # Sort by subject then clip, so every split is independent of TFDS's storage order.
-  keep.sort(key=lambda xl: (xl[0]["subject"], xl[0]["clip"]))
+    raise ValueError(f"{data.dataset}/{data.builder_config}: no clip belongs to task "
+                     f"{data.task!r} ({dropped} dropped)")
+  spec = parts[0][2]
+  classes = labels.task_classes(data.task)
+  # Sorted by subject then clip, so every split is independent of TFDS's storage order.
   return Clips(
       raw_NxTxHxWxC=np.stack([x["raw"] for x, _ in keep]),
       saliency_NxTxHxWxS=np.stack([x["saliency"] for x, _ in keep]),
       label_N=np.array([label for _, label in keep], np.int32),
-      subject_N=np.array([x["subject"].decode() for x, _ in keep]),
-      clip_N=np.array([x["clip"].decode() for x, _ in keep]),
-      classes=classes, dropped=dict(sorted(dropped.items())),
+      subject_N=np.array([_text(x["subject"]) for x, _ in keep]),
+      clip_N=np.array([_text(x["clip"]) for x, _ in keep]),
+      classes=classes, dropped=dropped,
       saliency_kind=spec.saliency,
       apex_index_N=np.array([apex_index(int(x["onset"]), int(x["apex"]), int(x["offset"]), spec)
                              for x, _ in keep], np.int32))
+
+
+def _text(value) -> str:
+  return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _load_one(data: config_lib.DataConfig, dataset: str, prefix: str):
+  """([(example, label)], {prefix + emotion: dropped count}, the ClipSpec) of one database."""
+  import tensorflow_datasets as tfds
+  import mexp.datasets  # noqa: F401  (registers the builders)
+
+  name = f"{dataset}/{data.builder_config}"
+  builder = tfds.builder(name, data_dir=config_lib.data_dir_of(data))
+  names = builder.info.features["emotion"].names
+  source = tfds.data_source(name, data_dir=config_lib.data_dir_of(data), split="train")
+  keep, dropped = [], collections.Counter()
+  for i in range(len(source)):
+    x = source[i]
+    emotion = names[x["emotion"]]
+    label = labels.task_label(data.task, emotion, dataset)
+    if label is None:
+      dropped[prefix + emotion] += 1
+    else:
+      keep.append((x, label))
+  return keep, dropped, builder.builder_config.spec
 
 
 def class_weights(label_N: np.ndarray, num_classes: int) -> np.ndarray:

@@ -15,13 +15,23 @@ def apply_flags(config: config_lib.Config, argv=None, description: str = "") -> 
   """The few overrides every experiment takes on the command line."""
   parser = argparse.ArgumentParser(description=description)
   parser.add_argument("--variant", default=None, help="the experiment's get_config(variant)")
+  parser.add_argument("--dataset", default=config.data.dataset,
+                      help="a builder (casme2, samm, smic, ...), several joined by ',', or megc2019")
+  parser.add_argument("--test_dataset", default=config.data.test_dataset,
+                      help="cross-database: train on --dataset, test on this (no folds)")
   parser.add_argument("--manual_dir", default=None,
-                      help="a CASME II folder (default: the synthetic twin, generated once)")
+                      help="the licensed folder, or 'casme2=DIR,samm=DIR,...' for several "
+                      "(default: the synthetic twins, generated once)")
+  parser.add_argument("--synthetic_subjects", type=int, default=config.data.synthetic_subjects,
+                      help="subjects of each synthetic twin (only without --manual_dir)")
+  parser.add_argument("--synthetic_seed", type=int, default=config.data.synthetic_seed)
   parser.add_argument("--workdir", default=config.workdir)
   parser.add_argument("--data_dir", default=config.data.data_dir,
                       help="where built datasets live (default data/tfds, data/tfds_synthetic)")
   parser.add_argument("--builder_config", default=config.data.builder_config)
-  parser.add_argument("--task", default=config.data.task, help="seed6, casme2_5 or megc3")
+  parser.add_argument("--task", default=None,
+                      help=f"seed6, casme2_5 or megc3 (default {config.data.task}; megc3 with "
+                      "megc2019 or a union with samm or smic)")
   parser.add_argument("--folds", default=config.data.folds, help="'loso' or a number of folds")
   parser.add_argument("--val_subjects", type=int, default=config.data.val_subjects)
   parser.add_argument("--epochs", type=int, default=config.optim.epochs)
@@ -36,12 +46,23 @@ def apply_flags(config: config_lib.Config, argv=None, description: str = "") -> 
   return dataclasses.replace(
       config, workdir=args.workdir, seed=args.seed,
       final_model=config.final_model and not args.no_final_model,
-      data=dataclasses.replace(config.data, manual_dir=args.manual_dir, data_dir=args.data_dir,
-                               builder_config=args.builder_config, task=args.task,
+      data=dataclasses.replace(config.data, dataset=args.dataset, test_dataset=args.test_dataset,
+                               manual_dir=args.manual_dir, data_dir=args.data_dir,
+                               synthetic_subjects=args.synthetic_subjects,
+                               synthetic_seed=args.synthetic_seed,
+                               builder_config=args.builder_config,
+                               task=args.task or default_task(config.data.task, args.dataset,
+                                                              args.test_dataset),
                                folds=args.folds, val_subjects=args.val_subjects),
       optim=dataclasses.replace(config.optim, epochs=args.epochs, batch_size=args.batch_size,
                                 learning_rate=args.learning_rate),
       model=dataclasses.replace(config.model, width_factor=args.width_factor))
+
+
+def default_task(task: str, dataset: str, test_dataset: str | None) -> str:
+  """The experiment's task, or megc3 where its classes do not exist in every database read."""
+  names = config_lib.datasets_of(config_lib.DataConfig(dataset=dataset, test_dataset=test_dataset))
+  return "megc3" if set(names) - {"casme2", "casme"} else task
 
 
 def config_from_argv(get_config, argv=None, description: str = ""):
@@ -61,19 +82,19 @@ def launch_from_argv(argv=None) -> distributed.Launch:
   return distributed.launch_from(known)
 
 
-def _prepare(config: config_lib.Config) -> str:
-  """Process 0 builds (or checks) the dataset first; the others then reuse it."""
+def _prepare(config: config_lib.Config) -> dict[str, str]:
+  """Process 0 builds (or checks) the datasets first; the others then reuse them."""
   from mexp.datasets import build as build_lib
-  summary, error = "", None
+  summary, error = {}, None
   if distributed.is_writer():
     try:
-      _, summary = build_lib.prepare(config.data)
+      summary = build_lib.prepare_all(config.data)
     except Exception as e:  # noqa: BLE001 - re-raised below, after the others heard of it
       error = e
   if not distributed.agree(error is None):
     raise error or ValueError("process 0 could not prepare the data (its output says why)")
   if not summary:
-    _, summary = build_lib.prepare(config.data)
+    summary = build_lib.prepare_all(config.data)
   return summary
 
 
@@ -102,7 +123,8 @@ def main(get_config, argv=None, description: str = "", probe_only: bool = False)
     config_lib.validate(config, 1 if probe_only else jax.device_count())  # before any build
     summary = _prepare(config)
     if distributed.is_writer():
-      print(summary.splitlines()[0])
+      for name, text in summary.items():
+        print(text.splitlines()[0] if len(summary) == 1 else f"{name}: {text.splitlines()[0]}")
     clips = input_pipeline.load(config.data)
     if probe_only:  # no JAX collectives: process 0 alone
       results = evaluate.probe_only(config, clips) if distributed.is_writer() else {}

@@ -8,4 +8,7 @@ from mexp.datasets.mmew.mmew_dataset_builder import Mmew
 from mexp.datasets.samm.samm_dataset_builder import Samm
 from mexp.datasets.smic.smic_dataset_builder import Smic
 
-__all__ = ["Casme", "Casme2", "Casme3", "CasmeSq", "CasmeSqAll", "Mmew", "Samm", "Smic"]
+# The registered builder names ('casme2', 'samm', ...), as --dataset takes them.
+NAMES = tuple(cls.name for cls in (Casme2, Casme, Samm, Smic, Casme3, Mmew, CasmeSq, CasmeSqAll))
+
+__all__ = ["NAMES", "Casme", "Casme2", "Casme3", "CasmeSq", "CasmeSqAll", "Mmew", "Samm", "Smic"]

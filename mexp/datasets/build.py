@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import shutil
+import zlib
 from pathlib import Path
 
 import tensorflow_datasets as tfds
@@ -128,15 +129,40 @@ def _remove_stale_incomplete(dataset) -> None:
       shutil.rmtree(path, ignore_errors=True)
 
 
-def prepare(data) -> tuple[tfds.core.DatasetBuilder, str]:
-  """Builds the dataset a DataConfig names, generating the synthetic folder first if needed."""
-  manual_dir = data.manual_dir
-  if manual_dir is None:
-    from mexp import synthetic
-    manual_dir = Path(data.synthetic_dir)
-    if not (manual_dir / "CASME2-coding-synthetic.xlsx").exists():
-      synthetic.generate(manual_dir, subjects=data.synthetic_subjects, seed=data.synthetic_seed,
-                         progress=True)
+# Builder -> the synthetic layout written for it (`python -m mexp.synthetic DIR --layout L`).
+SYNTHETIC_LAYOUTS = {"casme2": "casme2", "samm": "samm", "smic": "smic", "casme3": "casme3",
+                     "mmew": "mmew", "casme_sq": "casme_sq", "casme_sq_all": "casme_sq"}
+
+
+def synthetic_dir(data, name: str) -> tuple[Path, str, int]:
+  """(folder, layout, seed) of a database's synthetic twin; each layout gets its own faces."""
+  layout = SYNTHETIC_LAYOUTS.get(name)
+  if layout is None:
+    raise ValueError(f"--dataset {name}: no synthetic twin is written for it; pass --manual_dir")
+  seed = data.synthetic_seed if layout == "casme2" else (
+      data.synthetic_seed * 1000 + zlib.crc32(layout.encode()) % 1000)
   from mexp import config as config_lib
-  return build(data.dataset, manual_dir=manual_dir, data_dir=config_lib.data_dir_of(data),
+  folder = data.synthetic_dir.format(name=layout) + config_lib.synthetic_suffix(data)
+  return Path(folder), layout, seed
+
+
+def prepare(data, name: str | None = None) -> tuple[tfds.core.DatasetBuilder, str]:
+  """Builds one database a DataConfig names (the first when None), generating its synthetic
+  twin first when there is no manual_dir."""
+  from mexp import config as config_lib
+  name = name or config_lib.datasets_of(data)[0]
+  manual_dir = config_lib.manual_dir_of(data, name)
+  if manual_dir is None:
+    from mexp.synthetic import cli
+    manual_dir, layout, seed = synthetic_dir(data, name)
+    if not (manual_dir.is_dir() and any(manual_dir.iterdir())):
+      write, _ = cli.LAYOUTS[layout]
+      write(manual_dir, subjects=data.synthetic_subjects, seed=seed, progress=True)
+  return build(name, manual_dir=manual_dir, data_dir=config_lib.data_dir_of(data),
                config=data.builder_config, skip_invalid=data.skip_invalid)
+
+
+def prepare_all(data) -> dict[str, str]:
+  """Builds every database a DataConfig names; {name: its build summary}."""
+  from mexp import config as config_lib
+  return {name: prepare(data, name)[1] for name in config_lib.datasets_of(data)}
