@@ -1,7 +1,10 @@
-"""Spotting + recognition on synthetic long videos, MEGC-scored.
+"""Spotting + recognition on long videos, MEGC-scored.
 
 Run: python experiments/spotting.py [--model_workdir workdir/two_stream] [--videos DIR]
-Needs a trained workdir (python experiments/two_stream.py). The long videos are generated once.
+  or python experiments/spotting.py --layout samm_lv|casme_sq_lv --manual_dir DIR
+Needs a trained workdir (python experiments/two_stream.py). Without --layout, synthetic long
+videos are generated once into --videos; with it, SAMM-LV or CAS(ME)^2 (or its twin, written by
+`python -m mexp.synthetic DIR --layout samm_lv --long_videos N`) is read from --manual_dir.
 """
 
 import argparse
@@ -9,23 +12,34 @@ import sys
 from pathlib import Path
 
 from mexp import predict, spotting_eval, synthetic
+from mexp.io import sheets
 
 
 def get_config() -> dict:
   return {"model_workdir": "workdir/two_stream", "videos": "data/synthetic_long", "count": 4,
-          "seed": 0, "workdir": "workdir/spotting"}
+          "seed": 0, "workdir": "workdir/spotting", "layout": "synthetic", "manual_dir": "",
+          "skip_invalid": False}
 
 
 def main(config: dict, argv=None) -> int:
   parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
   for key, value in config.items():
-    parser.add_argument(f"--{key}", type=type(value), default=value)
+    if isinstance(value, bool):
+      parser.add_argument(f"--{key}", action="store_true", default=value)
+    else:
+      parser.add_argument(f"--{key}", type=type(value), default=value)
   args = parser.parse_args(argv)
-  if not (Path(args.videos) / "ground_truth.json").exists():
+  if args.layout == "synthetic" and not (Path(args.videos) / "ground_truth.json").exists():
     synthetic.write_long_videos(args.videos, videos=args.count, seed=args.seed)
+  if args.layout != "synthetic" and not args.manual_dir:
+    print(f"error: --layout {args.layout} needs --manual_dir (the folder the database was "
+          "unpacked into)", file=sys.stderr)
+    return 2
+  folder = args.videos if args.layout == "synthetic" else args.manual_dir
   try:
-    results = spotting_eval.evaluate(args.model_workdir, args.videos)
-  except predict.PredictError as e:
+    results = spotting_eval.evaluate(args.model_workdir, folder, args.layout,
+                                     skip_invalid=args.skip_invalid)
+  except (predict.PredictError, sheets.SheetError, FileNotFoundError, ValueError) as e:
     print(f"error: {e}", file=sys.stderr)
     return 2
   print(spotting_eval.table(results))

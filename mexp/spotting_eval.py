@@ -1,8 +1,12 @@
 """Spotting + recognition on long videos with ground truth, scored as in MEGC.
 
+The videos come from a long-video reader (mexp/io/long_videos.py): SAMM-LV, CAS(ME)^2, their
+synthetic twins, or a generic synthetic folder with ground_truth.json. Each is spotted at its
+database's own frame rate, so MEGC's rule (micro-expression: at most 0.5 s) holds in seconds.
 A spotted interval is a true positive when its IoU with a ground-truth interval of the same kind
-(micro or macro) is >= 0.5, each ground truth matched at most once. Recognition is scored on the
-micro-expression true positives whose emotion the model's task keeps; STRS = F1_spot x UF1_rec.
+(micro or macro) is >= 0.5, each ground truth matched at most once; counts are pooled over
+videos. Recognition is scored on the micro-expression true positives whose emotion the model's
+task keeps; STRS = F1_spot x UF1_rec.
 """
 
 from __future__ import annotations
@@ -15,67 +19,87 @@ from pathlib import Path
 import numpy as np
 
 from mexp import labels, metrics, predict
-from mexp.io import files
+from mexp.io import files, long_videos
 
 
-def evaluate(model_workdir: str | os.PathLike, videos_dir: str | os.PathLike) -> dict:
-  """Runs predict's spotter and classifier on every video in ground_truth.json and scores them.
+def evaluate(model_workdir: str | os.PathLike, videos_dir: str | os.PathLike,
+             layout: str = "synthetic", *, skip_invalid: bool = False) -> dict:
+  """Runs predict's spotter and classifier on every long video of a layout and scores them.
 
   Args:
     model_workdir: a workdir written by experiments/two_stream.py (its final model is used).
-    videos_dir: a folder written by `python -m mexp.synthetic DIR --long_videos N`.
+    videos_dir: a folder with ground_truth.json (layout 'synthetic', written by
+      `python -m mexp.synthetic DIR --long_videos N`), or the folder SAMM-LV or CAS(ME)^2 was
+      unpacked into (or its twin, `--layout samm_lv|casme_sq_lv`).
+    layout: one of long_videos.LAYOUTS.
+    skip_invalid: skip unusable sheet rows (listed in the results) instead of failing.
 
   Returns:
-    The results dict: protocol, per-kind spotting scores, recognition and STRS, per video.
+    The results dict: protocol, per-kind spotting scores, recognition and STRS, per video, and
+    what the reader skipped and fixed.
   """
-  videos_dir = Path(videos_dir)
-  truth = json.loads((videos_dir / "ground_truth.json").read_text())
+  report = long_videos.read_long_videos(layout, videos_dir, skip_invalid=skip_invalid)
+  if not report.videos:
+    raise FileNotFoundError(f"{videos_dir}: no {long_videos.NAMES[layout]} long video to spot")
   counts = {"micro": [0, 0, 0], "macro": [0, 0, 0]}  # tp, predicted, truth
   true_labels, pred_labels, per_video, task, seconds = [], [], [], None, 0.0
   predictor = predict.load(model_workdir)  # restored and compiled once for every video
-  for video in truth["videos"]:
+  for video in report.videos:
     start = time.perf_counter()
-    result = predict.predict(model_workdir, videos_dir / video["file"], predictor=predictor)
+    result = predict.predict(model_workdir, video.path, fps=video.fps, predictor=predictor)
     seconds += time.perf_counter() - start
     task = result["task"]
     matched = []
     for kind in counts:
       pred = [e for e in result["events"] if e["source"] == kind]
-      gt = [e for e in video["events"] if e["kind"] == kind]
+      gt = [e for e in video.expressions if e.kind == kind]
       pairs = metrics.match_intervals([(e["onset_frame"], e["offset_frame"]) for e in pred],
-                                      [(e["onset"], e["offset"]) for e in gt])
+                                      [(e.onset, e.offset) for e in gt])
       counts[kind] = [c + n for c, n in zip(counts[kind], (len(pairs), len(pred), len(gt)))]
       if kind == "micro":
         for i, j in pairs:
-          label = labels.task_label(task, gt[j]["emotion"])
+          label = labels.task_label(task, gt[j].emotion) if gt[j].emotion else None
           if label is not None:
             true_labels.append(label)
             pred_labels.append(result["classes"].index(pred[i]["emotion"]))
-          matched.append({"truth": [gt[j]["onset"], gt[j]["offset"], gt[j]["emotion"]],
+          matched.append({"truth": [gt[j].onset, gt[j].offset, gt[j].emotion],
                           "spotted": [pred[i]["onset_frame"], pred[i]["offset_frame"],
                                       pred[i]["emotion"]]})
-    per_video.append({"file": video["file"], "spotted": result["events"], "micro_matches": matched})
+    per_video.append({"file": video.path.name, "video": video.video, "subject": video.subject,
+                      "spotted": result["events"], "micro_matches": matched})
   spotting = {k: metrics.spotting_scores(*v) for k, v in counts.items()}
   classes = labels.task_classes(task)
   recognition = (metrics.summarise(true_labels, pred_labels, ["all"] * len(true_labels), classes)
                  if true_labels else None)
   uf1 = recognition["uf1"] if recognition else 0.0
+  name = long_videos.NAMES[layout]
   return {
-      "protocol": (f"MEGC-style spotting on {len(truth['videos'])} synthetic long videos "
-                   f"({truth['frames']} frames at {truth['fps']:g} fps): TP = IoU >= 0.5 with a "
-                   f"ground truth of the same kind; recognition ({task}) on micro TPs; "
+      "protocol": (f"MEGC spotting on {len(report.videos)} {name} long videos from {videos_dir} "
+                   f"({report.videos[0].fps:g} fps; micro-expression: at most "
+                   f"{long_videos.MICRO_SECONDS:g} s): TP = IoU >= 0.5 with a ground truth of the "
+                   f"same kind, counts pooled over videos; recognition ({task}) on micro TPs; "
                    f"model {model_workdir}/final"),
+      "database": name,
       "spotting": spotting, "recognition": recognition,
       "strs": spotting["micro"]["f1"] * uf1,
-      "seconds_per_video": round(seconds / max(1, len(truth["videos"])), 2),
+      "seconds_per_video": round(seconds / len(report.videos), 2),
+      "ground_truth": {"intervals": {k: v[2] for k, v in counts.items()},
+                       "notes": list(report.notes), "skipped": report.skipped,
+                       "fixes": [f"{e.source}: {f}" for v in report.videos
+                                 for e in v.expressions for f in e.fixes]},
       "videos": per_video,
   }
 
 
 def table(results: dict) -> str:
   """Every number with its protocol."""
-  tag = "[MEGC IoU>=0.5, synthetic long videos]"
+  tag = f"[MEGC IoU>=0.5, {results.get('database', 'synthetic')} long videos]"
   lines = [f"protocol: {results['protocol']}"]
+  if "ground_truth" in results:
+    truth = results["ground_truth"]
+    lines.append("ground truth: " + ", ".join(f"{n} {k}" for k, n in truth["intervals"].items())
+                 + f" interval(s); {len(truth['skipped'])} row(s) skipped, {len(truth['fixes'])} "
+                 "fix(es) applied (results.json lists them)")
   for kind, s in results["spotting"].items():
     lines.append(f"{kind} spotting: F1 {s['f1']:.3f}  recall {s['recall']:.3f}  precision "
                  f"{s['precision']:.3f}  (TP {s['tp']}, FP {s['fp']}, FN {s['fn']})  {tag}")

@@ -163,6 +163,7 @@ def test_builds_micro_only_end_to_end_from_the_twin(twin, tmp_path, capsys):
     c = plans[x["clip"].decode()]
     assert x["subject"] == b"casme_sq/s15" and names[x["emotion"]] == c.emotion
     assert x["raw"].shape == (4, 16, 16, 1) and c.kind == "micro-expression"
+    assert x["kind"] == b"micro"
     assert bool(x["apex_estimated"]) == (c.quirk == synthetic.casme_sq.APEX0)
     assert (int(x["onset"]), int(x["offset"])) == (c.onset, c.offset)
 
@@ -171,7 +172,7 @@ def test_builds_micro_and_macro_from_the_twin(twin, tmp_path, capsys):
   assert datasets_cli.main(["build", "casme_sq_all", "--manual_dir", str(twin), "--data_dir",
                             str(tmp_path), "--config", TINY]) == 0
   summary = capsys.readouterr().out
-  assert "5 samples written, 1 skipped" in summary
+  assert "5 samples written, 1 skipped" in summary and "per kind: macro 1, micro 4" in summary
   assert "offset 0 (not annotated): the apex" in summary
   import tensorflow_datasets as tfds
   source = tfds.data_source(f"casme_sq_all/{TINY}", data_dir=tmp_path, split="train")
@@ -179,3 +180,4 @@ def test_builds_micro_and_macro_from_the_twin(twin, tmp_path, capsys):
   (x,) = [source[i] for i in range(len(source)) if source[i]["clip"].decode() == macro.clip]
   assert (int(x["onset"]), int(x["apex"]), int(x["offset"])) == (macro.onset, macro.apex,
                                                                   macro.apex)
+  assert x["kind"] == b"macro"

@@ -53,7 +53,7 @@ print(json.dumps(rows))
   assert clean["raw"] == [4, 16, 16, 1] and clean["sal"] == [4, 16, 16, 1]
   assert clean["raw_dtype"] == "uint8" and clean["sal_dtype"] == "float16"
   assert clean["sal_max"] == 1.0  # median difference, in [0, 1] per clip
-  assert str(dataset.info.version) == "2.0.0"
+  assert str(dataset.info.version) == "2.1.0"
   assert dataset.info.features["saliency"].np_dtype == np.float16
   slash = rows["EP12_01f"]
   assert slash["est"] and slash["apex"] == 102 and slash["emotion"] == "disgust"
@@ -194,7 +194,7 @@ def test_builder_configs():
     assert config.name == config.spec.name
   tiny = {c.name: c.spec for c in builder_lib.CONFIGS}["t4_16x16_grey_ststnet_apex_a32"]
   assert tiny.analysis_shape == (32, 32) and tiny.apex_centred and tiny.saliency_channels == 3
-  assert str(builder_lib.MicroExpressionBuilder.VERSION) == "2.0.0"
+  assert str(builder_lib.MicroExpressionBuilder.VERSION) == "2.1.0"
 
 
 def test_unwritable_data_dir_is_one_line_error(casme2_dir, tmp_path):

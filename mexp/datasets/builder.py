@@ -61,11 +61,12 @@ class BuildError(ValueError):
 class MicroExpressionBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
   """Base for the database builders: subclasses say how to read their sheet."""
 
-  VERSION = tfds.core.Version("2.0.0")
+  VERSION = tfds.core.Version("2.1.0")
   RELEASE_NOTES = {"1.0.0": "First release.",
                    "2.0.0": "Motion measured at analysis resolution; saliency stored as float16 in "
                             "its own units (flow in stored pixels); the ststnet kind; faces aligned by "
-                            "5 landmarks ('alignment' says which path each clip took)."}
+                            "5 landmarks ('alignment' says which path each clip took).",
+                   "2.1.0": "'kind': micro or macro (CAS(ME)^2 annotates both)."}
   BUILDER_CONFIGS = CONFIGS
   EMOTIONS: tuple[str, ...] = ()
 
@@ -103,6 +104,7 @@ class MicroExpressionBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=
             "action_units": tfds.features.Text(),
             "fixes": tfds.features.Sequence(tfds.features.Text()),
             "alignment": tfds.features.Text(),  # 'landmarks', 'haar' or 'none'
+            "kind": tfds.features.Text(),  # 'micro' or 'macro'
         }),
         supervised_keys=None,
     )
@@ -130,7 +132,7 @@ class MicroExpressionBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=
             raise error
           self.skipped.append(str(error))
           continue
-        self.written.append({k: example[k] for k in ("subject", "clip", "emotion",
+        self.written.append({k: example[k] for k in ("subject", "clip", "emotion", "kind",
                                                      "apex_estimated", "fixes", "alignment")})
         yield f"{sample.subject}/{sample.clip}", example
     if not self.written:
@@ -167,6 +169,7 @@ def build_example(sample: sheets.Sample, spec: clip_lib.ClipSpec, detect_face: b
       "subject": sample.subject, "clip": sample.clip, "onset": sample.onset, "apex": out.apex,
       "offset": sample.offset, "apex_estimated": out.apex_estimated,
       "action_units": sample.action_units, "fixes": fixes, "alignment": out.alignment,
+      "kind": sample.kind,
   }
 
 
@@ -174,7 +177,7 @@ def summarise(written: list[dict], skipped: list[str]) -> str:
   """The build summary: samples per emotion and per subject, then every fix and skip."""
   lines = [f"{len(written)} samples written, {len(skipped)} skipped"]
   for title, key in (("per emotion", "emotion"), ("per subject", "subject"),
-                     ("face alignment", "alignment")):
+                     ("per kind", "kind"), ("face alignment", "alignment")):
     counts = collections.Counter(w[key] for w in written)
     lines.append(f"{title}: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
   haar = [f"{w['subject']}/{w['clip']}" for w in written if w.get("alignment") == "haar"]

@@ -20,6 +20,7 @@ Anything else wrong stops the read naming the row, or with `skip_invalid` is ski
 from __future__ import annotations
 
 import collections
+import dataclasses
 import os
 import re
 from pathlib import Path
@@ -32,8 +33,10 @@ SHEET_NAME = "CAS(ME)^2code_final"
 DATA, RULE1, RULE2 = "CASFEcode_final", "naming rule1", "naming rule2"
 COLUMNS = ("subject", "id", "onset", "apex", "offset", "aus", "emotion", "type", "self_report")
 TYPES = ("micro-expression", "macro-expression")
-_SUBJECT_DIR = re.compile(r"s(\d+)", re.IGNORECASE)
+SUBJECT_DIR = re.compile(r"s(\d+)", re.IGNORECASE)
 _VIDEO_DIR = re.compile(r"(\d+)_(\d{4})")
+WORKSHEETS_NOTE = (f"worksheets {DATA!r}, {RULE1!r}, {RULE2!r} (picked by name; {DATA!r} has no "
+                   "header)")
 
 
 def find_sheet(root: Path) -> Path:
@@ -47,11 +50,8 @@ def find_sheet(root: Path) -> Path:
 
 
 def find_tree(root: Path) -> Path:
-  """The folder holding the subject folders (s15/, ...): `rawpic/` or another."""
-  found = layout.holders(root, _SUBJECT_DIR, 6)
-  if found:
-    return found[0]
-  raise FileNotFoundError(f"{root}: no CAS(ME)^2 frame tree (looked for "
+  """The folder holding s15/, ...: `rawpic/` first, else another (`longVideoFaceCropped/`)."""
+  return layout.find_tree(root, SUBJECT_DIR, 6, "rawpic", "CAS(ME)^2 frame tree (looked for "
                           "rawpic/s15/15_0101disgustingteeth/img001.jpg)")
 
 
@@ -60,7 +60,7 @@ def subject_rule(rows: list[list], path: Path) -> dict[int, str]:
   out = {}
   for row in rows:
     cells = [sheets.text_cell(c) for c in row[:3]] + [""] * 3
-    match = _SUBJECT_DIR.fullmatch(cells[0]) or re.fullmatch(r"(\d+)", cells[0])
+    match = SUBJECT_DIR.fullmatch(cells[0]) or re.fullmatch(r"(\d+)", cells[0])
     index = sheets.int_cell(cells[2])
     if match and index is not None:
       out[index] = f"s{int(match.group(1)):02d}"
@@ -84,7 +84,7 @@ def video_rule(rows: list[list], path: Path) -> dict[str, str]:
 
 def video_folders(subject_dir: Path) -> dict[str, Path]:
   """{code: folder} of one subject, by the `{subject number}_{code}` prefix, not the description."""
-  number = int(_SUBJECT_DIR.fullmatch(subject_dir.name).group(1))
+  number = int(SUBJECT_DIR.fullmatch(subject_dir.name).group(1))
   out = {}
   for d in layout.subdirs(subject_dir):
     match = _VIDEO_DIR.match(d.name)
@@ -108,9 +108,52 @@ def read_casme_sq(manual_dir: str | os.PathLike, *, macro: bool = False,
   root = Path(manual_dir)
   sheet = find_sheet(root)
   tree = find_tree(root)
+  folders = {}
+  samples, skipped, types = read_rows(
+      sheet, lambda row: _sample(row, tree, folders), skip_invalid=skip_invalid,
+      keep=lambda kind: macro or kind != "macro-expression",
+      apex_fix="apex estimated from peak motion against the onset frame")
+  sheets.check_unique(samples)
+  notes = [WORKSHEETS_NOTE]
+  notes += [f"{kind}: {types[kind]} row(s)" + ("" if macro or kind == TYPES[0] else
+                                               " left out (casme_sq_all keeps them)")
+            for kind in TYPES if types[kind]]
+  return sheets.SheetReport(samples=samples, skipped=skipped, sheet=sheet, tree=tree,
+                            notes=tuple(notes))
+
+
+@dataclasses.dataclass(frozen=True)
+class Row:
+  """One usable row of `CASFEcode_final`, through the naming rules, quirks fixed."""
+  subject: str  # the folder: 's15'
+  clip: str  # the id: 'anger1_1'
+  code: str  # the video's code: '0401'
+  kind: str  # one of TYPES
+  emotion: str
+  onset: int
+  apex: int | None  # None: apex 0 in the sheet
+  offset: int
+  action_units: str
+  fixes: tuple[str, ...]
+  source: str  # 'CAS(ME)^2code_final.xlsx CASFEcode_final row 3 (s15/anger1_1)'
+
+
+def read_rows(sheet: Path, build, *, keep, skip_invalid: bool, apex_fix: str):
+  """build(Row) of every data row whose type `keep(type)` accepts.
+
+  Args:
+    sheet: the workbook; its naming rules map subject index and video name to folders.
+    build: Row -> what the caller keeps; its errors are handled as the row's own.
+    keep: type ('micro-expression' or 'macro-expression') -> whether to build the row.
+    skip_invalid: skip unusable rows (listed, with why) instead of raising SheetError.
+    apex_fix: what happens to an apex of 0, for its fix text.
+
+  Returns:
+    (built rows, skipped rows with why, Counter of rows by type).
+  """
   subjects = subject_rule(sheets.load_rows(sheet, RULE1), sheet)
   videos = video_rule(sheets.load_rows(sheet, RULE2), sheet)
-  samples, skipped, types, folders = [], [], collections.Counter(), {}
+  built, skipped, types = [], [], collections.Counter()
   for i, row in enumerate(sheets.load_rows(sheet, DATA)):
     if not any(sheets.text_cell(c) for c in row):
       continue
@@ -121,9 +164,8 @@ def read_casme_sq(manual_dir: str | os.PathLike, *, macro: bool = False,
       if kind not in TYPES:
         raise sheets.SheetError(f"{where}: type {cells['type']!r} is not " + " or ".join(TYPES))
       types[kind] += 1
-      if kind == "macro-expression" and not macro:
-        continue
-      samples.append(_sample(where, cells, tree, subjects, videos, folders))
+      if keep(kind):
+        built.append(build(parse_row(where, cells, subjects, videos, kind, apex_fix)))
     except _Skip as e:
       skipped.append(str(e))
     except (sheets.SheetError, ValueError, FileNotFoundError) as e:
@@ -131,13 +173,7 @@ def read_casme_sq(manual_dir: str | os.PathLike, *, macro: bool = False,
       if not skip_invalid:
         raise sheets.SheetError(message) from None
       skipped.append(message)
-  sheets.check_unique(samples)
-  notes = [f"worksheets {DATA!r}, {RULE1!r}, {RULE2!r} (picked by name; {DATA!r} has no header)"]
-  notes += [f"{kind}: {types[kind]} row(s)" + ("" if macro or kind == TYPES[0] else
-                                               " left out (casme_sq_all keeps them)")
-            for kind in TYPES if types[kind]]
-  return sheets.SheetReport(samples=samples, skipped=skipped, sheet=sheet, tree=tree,
-                            notes=tuple(notes))
+  return built, skipped, types
 
 
 class _Skip(sheets.SheetError):
@@ -155,9 +191,9 @@ def _clip_dir(source: str, tree: Path, subject: str, code: str, folders: dict) -
   return folders[subject][code]
 
 
-def _sample(where: str, cells: dict, tree: Path, subjects: dict[int, str],
-            videos: dict[str, str], folders: dict) -> sheets.Sample:
-  """One sheet row -> a Sample, with its fixes; raises naming the row and clip."""
+def parse_row(where: str, cells: dict, subjects: dict[int, str], videos: dict[str, str],
+              kind: str, apex_fix: str) -> Row:
+  """One sheet row -> a Row, its quirks fixed or skipped (_Skip); raises naming the row and clip."""
   index = sheets.int_cell(cells["subject"])
   if index not in subjects:
     raise sheets.SheetError(f"{where}: subject index {cells['subject']!r} is not in {RULE1!r}")
@@ -181,14 +217,24 @@ def _sample(where: str, cells: dict, tree: Path, subjects: dict[int, str],
     fixes.append(f"offset 0 (not annotated): the apex {apex} is used as the end")
     offset = apex
   if apex == 0:
-    fixes.append("apex 0 (not annotated): apex estimated from peak motion against the onset frame")
+    fixes.append(f"apex 0 (not annotated): {apex_fix}")
     apex = None
   elif offset < apex:
     raise _Skip(f"{source}: offset {offset} is before apex {apex}; row skipped, as documented "
                 "(which of the two is wrong is unknown)")
-  frames, offset, frame_fixes = sheets.clip_frames(
-      source, _clip_dir(source, tree, subject, videos[name], folders), onset, apex, offset)
-  aus = "+".join(sheets.split_action_units(sheets.text_cell(cells["aus"])))
-  return sheets.Sample(database="casme_sq", subject=f"casme_sq/{subject}", clip=clip,
-                       emotion=emotion, onset=onset, apex=apex, offset=offset, action_units=aus,
-                       frames=frames, fixes=tuple(fixes + frame_fixes), source=source)
+  return Row(subject=subject, clip=clip, code=videos[name], kind=kind, emotion=emotion,
+             onset=onset, apex=apex, offset=offset,
+             action_units="+".join(sheets.split_action_units(sheets.text_cell(cells["aus"]))),
+             fixes=tuple(fixes), source=source)
+
+
+def _sample(row: Row, tree: Path, folders: dict) -> sheets.Sample:
+  """A Row -> a short-clip Sample, its frames checked on disk."""
+  clip_dir = _clip_dir(row.source, tree, row.subject, row.code, folders)
+  frames, offset, frame_fixes = sheets.clip_frames(row.source, clip_dir, row.onset, row.apex,
+                                                   row.offset)
+  return sheets.Sample(database="casme_sq", subject=f"casme_sq/{row.subject}", clip=row.clip,
+                       emotion=row.emotion, onset=row.onset, apex=row.apex, offset=offset,
+                       action_units=row.action_units, frames=frames,
+                       fixes=row.fixes + tuple(frame_fixes), source=row.source,
+                       kind=row.kind.split("-")[0])

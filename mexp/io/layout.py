@@ -49,6 +49,14 @@ def holders(root: Path, child: re.Pattern, depth: int) -> list[Path]:
   return []
 
 
+def find_tree(root: Path, child: re.Pattern, depth: int, prefer: str, what: str) -> Path:
+  """The shallowest folder holding folders like `child`, the one named `prefer` first."""
+  found = holders(root, child, depth)
+  if not found:
+    raise FileNotFoundError(f"{root}: no {what}")
+  return min(found, key=lambda d: (d.name.lower() != prefer.lower(), str(d)))
+
+
 def me_columns(keys: list[str], sheet: Path, optional: tuple[str, ...] = ("aus",)) -> dict:
   """ME_COLUMNS -> column index (None for a missing optional one); SheetError names a missing one."""
   return {k: sheets.column(keys, sheet, *names, required=k not in optional)

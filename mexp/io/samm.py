@@ -82,10 +82,8 @@ def find_sheet(root: Path) -> tuple[Path, list[Path]]:
 
 def find_tree(root: Path) -> Path:
   """The folder holding the subject folders (006/, 007/, ...): a `SAMM/` folder, or root itself."""
-  found = layout.holders(root, _SUBJECT_DIR, 4)
-  if found:
-    return min(found, key=lambda d: (d.name.upper() != "SAMM", str(d)))
-  raise FileNotFoundError(f"{root}: no SAMM frame tree (looked for SAMM/006/006_1_2/...)")
+  return layout.find_tree(root, _SUBJECT_DIR, 4, "SAMM",
+                          "SAMM frame tree (looked for SAMM/006/006_1_2/...)")
 
 
 def read_samm(manual_dir: str | os.PathLike, *, skip_invalid: bool = False) -> sheets.SheetReport:

@@ -48,6 +48,7 @@ class Sample:
   frames: tuple[tuple[int, Path], ...]  # (frame number, path) for onset..offset, numeric order
   fixes: tuple[str, ...]
   source: str  # 'CASME2-coding-20140508.xlsx row 61'
+  kind: str = "micro"  # 'micro' or 'macro' (CAS(ME)^2 annotates both)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -198,11 +199,12 @@ def _find_dir(root: Path, names: tuple[str, ...], what: str) -> Path:
 # ----------------------------------------------------------------------------- rows -> samples
 
 
-def clip_frames(source: str, clip_dir: Path, onset: int, apex: int | None, offset: int):
-  """Checks onset/apex/offset against the folder; returns (frames, offset, fixes)."""
-  if not clip_dir.is_dir():
+def clip_frames(source: str, clip_dir: Path, onset: int, apex: int | None, offset: int,
+                on_disk=None, gap: str = "resampled across the gap"):
+  """Checks onset/apex/offset against the folder or its listing; (frames, offset, fixes)."""
+  if on_disk is None and not clip_dir.is_dir():
     raise SheetError(f"{source}: clip folder {clip_dir} not found")
-  on_disk = frames_io.list_frames(clip_dir)
+  on_disk = frames_io.list_frames(clip_dir) if on_disk is None else on_disk
   if not on_disk:
     raise MissingFramesError(f"{source}: clip folder {clip_dir} holds no frames")
   if onset > offset:
@@ -226,7 +228,7 @@ def clip_frames(source: str, clip_dir: Path, onset: int, apex: int | None, offse
     raise MissingFramesError(f"{source}: ApexFrame {apex} is not on disk in {clip_dir}")
   missing = sorted(set(range(onset, offset + 1)) - numbers)
   if missing:
-    fixes.append(f"frame(s) {_ranges(missing)} missing on disk: resampled across the gap")
+    fixes.append(f"frame(s) {_ranges(missing)} missing on disk: {gap}")
   clip = tuple((n, p) for n, p in on_disk if onset <= n <= offset)
   return clip, offset, fixes
 

@@ -14,7 +14,8 @@ give the label away), head drift, blinks, illumination flicker, sensor noise and
 
 Modules: faces (the drawn face and AU fields), clips (one clip's movement and distractors),
 casme2 / samm / smic / casme3 / mmew / casme_sq (one writer per database layout), long_videos
-(spotting), cli.
+(spotting), samm_lv / casme_sq_lv (`--layout samm_lv --long_videos N`: the MEGC long-video
+layouts, through long_twins.py and long_videos' renderer), cli.
 """
 
 from mexp.synthetic import casme3, casme_sq, mmew, samm, smic

@@ -1,4 +1,4 @@
-"""`python -m mexp.synthetic OUT_DIR [--layout L] [--subjects N] [--seed S] [--long_videos N]`."""
+"""`python -m mexp.synthetic OUT_DIR [--layout L] [--subjects N] [--seed S] [--long_videos N [--hard]]`."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import argparse
 import functools
 import sys
 
-from mexp.synthetic import casme2, casme3, casme_sq, mmew, samm, smic
-from mexp.synthetic.long_videos import write_long_videos
+from mexp.synthetic import casme2, casme3, casme_sq, casme_sq_lv, mmew, samm, samm_lv, smic
+from mexp.synthetic.long_videos import HARD, hard_seconds, write_long_videos
 
 # Layout -> (writer, number of emotions per subject).
 LAYOUTS = {
@@ -19,6 +19,8 @@ LAYOUTS = {
     "mmew": (mmew.generate, len(mmew.EMOTION_AUS)),
     "casme_sq": (casme_sq.generate, len(casme_sq.EMOTION_AUS)),
 }
+# Long-video layouts (`--layout samm_lv --long_videos N`): their sheet and frame folders.
+LONG_LAYOUTS = {"samm_lv": samm_lv.generate, "casme_sq_lv": casme_sq_lv.generate}
 
 
 def main(argv=None) -> int:
@@ -26,17 +28,37 @@ def main(argv=None) -> int:
       prog="python -m mexp.synthetic",
       description="Synthetic micro-expressions in the exact layout of a licensed database.")
   parser.add_argument("out_dir")
-  parser.add_argument("--layout", choices=list(LAYOUTS), default="casme2",
+  parser.add_argument("--layout", choices=[*LAYOUTS, *LONG_LAYOUTS], default="casme2",
                       help="which database's folder layout and sheet to write")
   parser.add_argument("--subjects", type=int, default=8)
   parser.add_argument("--seed", type=int, default=0)
   parser.add_argument("--clips_per_emotion", type=int, default=2)
   parser.add_argument("--long_videos", type=int, default=0,
                       help="instead of clips, write this many long videos for spotting")
+  parser.add_argument("--hard", action="store_true",
+                      help="long videos as in the spotting issue: 200 fps, micro-expressions 1.5 s "
+                      "apart, still face with noise sigma 1.5, slow head moves between them")
+  parser.add_argument("--micro", type=int, default=None,
+                      help="micro-expressions per long video (default 3, or 6 with --hard)")
   args = parser.parse_args(argv)
+  if args.layout in LONG_LAYOUTS:
+    try:
+      out = LONG_LAYOUTS[args.layout](args.out_dir, videos=args.long_videos or 2, seed=args.seed,
+                                      micro=args.micro or 3, progress=True)
+    except (FileExistsError, ValueError) as e:
+      print(f"error: {e}", file=sys.stderr)
+      return 2
+    print(f"wrote {out}: {args.long_videos or 2} long videos and their sheet ({args.layout})")
+    return 0
   if args.long_videos:
     try:
-      out = write_long_videos(args.out_dir, videos=args.long_videos, seed=args.seed)
+      if args.hard:
+        micro = args.micro or 6
+        out = write_long_videos(args.out_dir, videos=args.long_videos, seed=args.seed, fps=200.0,
+                                micro=micro, seconds=hard_seconds(micro), style=HARD)
+      else:
+        out = write_long_videos(args.out_dir, videos=args.long_videos, seed=args.seed,
+                                micro=args.micro or 3)
     except FileExistsError as e:
       print(f"error: {e}", file=sys.stderr)
       return 2

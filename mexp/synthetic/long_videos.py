@@ -1,4 +1,10 @@
-"""Long videos for spotting: a neutral face with micro- and macro-expressions, blinks and drift."""
+"""Long videos for spotting: a neutral face with micro- and macro-expressions, blinks and drift.
+
+Two styles: DEFAULT (100 fps in the CLI, a macro-expression, 0.5 s gaps, drift: fast, for tests)
+and HARD (the spotting issue's case: micro-expressions only, 1.5 s of still face between them with
+sensor noise sigma 1.5, and a slow head movement, 0.6 s of a few pixels and a fraction of a
+degree, to the next neutral pose in each gap, sometimes right beside an event).
+"""
 
 from __future__ import annotations
 
@@ -22,19 +28,45 @@ class LongEvent:
   kind: str  # 'micro' or 'macro'
   emotion: str
   aus: tuple[int, ...]
+  apex: int | None = None  # frame index of the peak; None: drawn when rendering (35-65 %)
 
 
-def plan_long_video(rng: np.random.Generator, frames: int, fps: float,
-                    micro: int = 3) -> tuple[list[LongEvent], list[int]]:
-  """Non-overlapping events (micro-expressions and one macro-expression) and blink starts."""
+@dataclasses.dataclass(frozen=True)
+class Style:
+  """What a long video holds besides its events."""
+  macro: int = 1  # held macro-expressions (0.9-1.3 s)
+  gap_seconds: float = 0.5  # least neutral time between events (and before the first)
+  noise: float = 2.0  # sensor noise sigma, grey levels
+  drift: bool = True  # a slow random walk + sway of half a pixel
+  head_moves: bool = False  # one slow move to a new neutral pose in each gap
+
+
+DEFAULT = Style()
+HARD = Style(macro=0, gap_seconds=1.5, noise=1.5, drift=False, head_moves=True)
+HEAD_MOVE_SECONDS = 0.6
+
+
+@dataclasses.dataclass(frozen=True)
+class HeadMove:
+  start: int  # frame index where the move begins; it lasts HEAD_MOVE_SECONDS
+  stop: int
+  pose: tuple[float, float, float, float]  # the new pose: dx, dy (px), rotation (deg), scale
+
+
+def plan_long_video(rng: np.random.Generator, frames: int, fps: float, micro: int = 3, *,
+                    macro: int = 1, gap_seconds: float = 0.5) -> tuple[list[LongEvent], list[int]]:
+  """Non-overlapping events (micro- and macro-expressions), at least a gap apart, and blink starts."""
   lengths = [("micro", int(rng.uniform(0.2, 0.4) * fps)) for _ in range(micro)]
-  lengths.insert(int(rng.integers(len(lengths) + 1)), ("macro", int(rng.uniform(0.9, 1.3) * fps)))
-  gap = int(0.5 * fps)
-  free = frames - sum(n for _, n in lengths) - gap * (len(lengths) + 1)
+  for _ in range(macro):
+    lengths.insert(int(rng.integers(len(lengths) + 1)), ("macro", int(rng.uniform(0.9, 1.3) * fps)))
+  gap = int(gap_seconds * fps)
+  lead = min(gap, int(fps))  # before the first event and after the last
+  free = frames - sum(n for _, n in lengths) - gap * (len(lengths) - 1) - 2 * lead
   if free < 0:
-    raise ValueError(f"{frames} frames cannot hold {micro} micro- and one macro-expression")
+    raise ValueError(f"{frames} frames cannot hold {micro} micro- and {macro} macro-expression(s) "
+                     f"{gap_seconds:g} s apart")
   cuts = np.sort(rng.integers(0, free + 1, len(lengths)))
-  events, start = [], gap
+  events, start = [], lead
   for (kind, n), extra in zip(lengths, np.diff(np.concatenate([[0], cuts]))):
     start += int(extra)
     emotion = str(rng.choice([e for e in EMOTIONS if e != "others"]))
@@ -48,16 +80,57 @@ def plan_long_video(rng: np.random.Generator, frames: int, fps: float,
   return events, sorted(blinks)
 
 
+def plan_head_moves(rng: np.random.Generator, events: list[LongEvent], frames: int,
+                    fps: float) -> list[HeadMove]:
+  """One slow move per gap between events (or after the last), anywhere in it, to a new pose."""
+  n = int(round(HEAD_MOVE_SECONDS * fps))
+  margin = max(1, int(0.05 * fps))
+  ends = [e.offset for e in events]
+  starts = [e.onset for e in events[1:]] + [frames]
+  moves = []
+  for lo, hi in zip(ends, starts):
+    lo, hi = lo + margin, hi - margin - n
+    if hi <= lo:
+      continue
+    start = int(rng.integers(lo, hi + 1))
+    pose = (rng.uniform(-4, 4), rng.uniform(-3, 3), rng.uniform(-1.5, 1.5), rng.uniform(0.985, 1.015))
+    moves.append(HeadMove(start, start + n - 1, tuple(float(p) for p in pose)))
+  return moves
+
+
+def head_pose(moves: list[HeadMove], frames: int) -> np.ndarray:
+  """Per-frame pose (frames, 4): dx, dy, degrees, scale; raised-cosine moves between poses."""
+  pose = np.tile(np.float64([0, 0, 0, 1]), (frames, 1))
+  current = pose[0].copy()
+  for m in moves:
+    target = np.float64(m.pose)
+    w = intensity_profile(2 * (m.stop - m.start + 1), m.stop - m.start + 1)[:m.stop - m.start + 1]
+    pose[m.start:m.stop + 1] = current + w[:, None] * (target - current)
+    pose[m.stop + 1:] = target
+    current = target
+  return pose
+
+
+def _pose_maps(face: Face, pose, xx: np.ndarray, yy: np.ndarray):
+  """Where each output pixel samples the unmoved image, for a similarity about the face centre."""
+  dx, dy, degrees, scale = pose
+  c, s = np.cos(np.radians(degrees)), np.sin(np.radians(degrees))
+  u, v = (xx - face.cx - dx) / scale, (yy - face.cy - dy) / scale
+  return (face.cx + c * u + s * v).astype(np.float32), (face.cy - s * u + c * v).astype(np.float32)
+
+
 def render_long_video(face: Face, rng: np.random.Generator, events: list[LongEvent],
-                      blinks: list[int], frames: int, fps: float):
-  """Yields uint8 RGB frames: neutral face, the events, blinks, slow head motion and noise."""
+                      blinks: list[int], frames: int, fps: float, *, style: Style = DEFAULT,
+                      head_moves: list[HeadMove] = ()):
+  """Yields uint8 RGB frames: neutral face, the events, blinks, head motion and noise."""
   base, closed = render(face), render(face, eyes_closed=True)
   fields = [au_field(face, e.aus, rng.uniform(1.0, 3.0) if e.kind == "micro"
                      else rng.uniform(5.0, 8.0)) for e in events]
   profiles = [np.zeros(frames, np.float32) for _ in events]
   for p, e in zip(profiles, events):
     n = e.offset - e.onset + 1
-    p[e.onset:e.offset + 1] = intensity_profile(n, int(n * rng.uniform(0.35, 0.65)))
+    drawn = int(n * rng.uniform(0.35, 0.65))  # drawn even when given: the same stream either way
+    p[e.onset:e.offset + 1] = intensity_profile(n, drawn if e.apex is None else e.apex - e.onset)
   blink = np.zeros(frames, np.float32)
   close = max(2, int(0.04 * fps))
   for b in blinks:
@@ -65,41 +138,67 @@ def render_long_video(face: Face, rng: np.random.Generator, events: list[LongEve
     blink = np.maximum(blink, np.clip(np.where(k < close, k / close, 1 - (k - close) / (2 * close)),
                                       0, 1))
   t = np.arange(frames) / fps
-  drift = np.cumsum(rng.normal(0, 0.02, (frames, 2)), axis=0) \
-      + 0.5 * np.sin(2 * np.pi * rng.uniform(0.1, 0.3) * t[:, None] + rng.uniform(0, 6, 2))
+  drift = np.zeros((frames, 2))
+  if style.drift:
+    drift = np.cumsum(rng.normal(0, 0.02, (frames, 2)), axis=0) \
+        + 0.5 * np.sin(2 * np.pi * rng.uniform(0.1, 0.3) * t[:, None] + rng.uniform(0, 6, 2))
+  pose = head_pose(list(head_moves), frames)
   yy, xx = np.mgrid[:H, :W].astype(np.float32)
+  maps = (xx, yy)
   for i in range(frames):
+    if i == 0 or (pose[i] != pose[i - 1]).any():
+      maps = _pose_maps(face, pose[i], xx, yy)
     image = base if blink[i] == 0 else base * (1 - blink[i]) + closed * blink[i]
     dx = sum((p[i] * f[..., 0] for p, f in zip(profiles, fields) if p[i] > 0), np.float32(0))
     dy = sum((p[i] * f[..., 1] for p, f in zip(profiles, fields) if p[i] > 0), np.float32(0))
-    warped = cv2.remap(image, xx - dx - np.float32(drift[i, 0]), yy - dy - np.float32(drift[i, 1]),
-                       cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+    warped = cv2.remap(image, maps[0] - dx - np.float32(drift[i, 0]),
+                       maps[1] - dy - np.float32(drift[i, 1]), cv2.INTER_LINEAR,
+                       borderMode=cv2.BORDER_REFLECT)
     noisy = warped * np.float32(1 + 0.003 * rng.standard_normal()) \
-        + rng.standard_normal((H, W, 3), dtype=np.float32) * 2.0
+        + rng.standard_normal((H, W, 3), dtype=np.float32) * np.float32(style.noise)
     yield np.clip(np.rint(noisy), 0, 255).astype(np.uint8)
 
 
+def hard_seconds(micro: int) -> float:
+  """A HARD video's length for `micro` events: 1 s lead, 1.5 s gaps, room to spare."""
+  return round(1.0 + 1.9 * micro, 1)
+
+
 def write_long_videos(out_dir: str | os.PathLike, *, videos: int = 4, seed: int = 0,
-                      seconds: float = 6.0, fps: float = 100.0, micro: int = 3) -> Path:
+                      seconds: float | None = 6.0, fps: float = 100.0, micro: int = 3,
+                      style: Style = DEFAULT) -> Path:
   """Writes videoNN.avi (MJPG) and ground_truth.json into out_dir, atomically.
 
-  Each video: a neutral face with `micro` micro-expressions and one macro-expression, 2 blinks,
-  slow head motion and noise. ground_truth.json lists every event's frames, kind and emotion.
+  Args:
+    out_dir: a new or empty folder.
+    videos: how many videos, each of a new subject (face) drawn from `seed`.
+    seed: the root seed; another seed gives other subjects.
+    seconds: video length; None: hard_seconds(micro).
+    fps: frame rate (the issue's hard case is 200).
+    micro: micro-expressions per video.
+    style: DEFAULT (a macro-expression, drift) or HARD (still gaps, slow head moves).
+
+  Returns:
+    out_dir. ground_truth.json lists each video's events (frames, kind, emotion), blinks and
+    head moves.
   """
   rng = np.random.default_rng([seed, 1])
-  frames = int(seconds * fps)
-  truth = {"fps": fps, "frames": frames, "videos": []}
+  frames = int((seconds if seconds is not None else hard_seconds(micro)) * fps)
+  truth = {"fps": fps, "frames": frames, "style": dataclasses.asdict(style), "videos": []}
   with atomic_dir(out_dir) as tmp:
     for v in range(videos):
       face = random_face(rng)
-      events, blinks = plan_long_video(rng, frames, fps, micro)
+      events, blinks = plan_long_video(rng, frames, fps, micro, macro=style.macro,
+                                       gap_seconds=style.gap_seconds)
+      moves = plan_head_moves(rng, events, frames, fps) if style.head_moves else []
       name = f"video{v + 1:02d}.avi"
       writer = cv2.VideoWriter(str(tmp / name), cv2.VideoWriter_fourcc(*"MJPG"), fps, (W, H))
-      for frame in render_long_video(face, rng, events, blinks, frames, fps):
+      for frame in render_long_video(face, rng, events, blinks, frames, fps, style=style,
+                                     head_moves=moves):
         writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
       writer.release()
       truth["videos"].append({"file": name, "blinks": blinks,
+                              "head_moves": [[m.start, m.stop] for m in moves],
                               "events": [dataclasses.asdict(e) for e in events]})
     (tmp / "ground_truth.json").write_text(json.dumps(truth, indent=1))
   return Path(out_dir)
-
