@@ -5,7 +5,7 @@ python -m mexp.predict --workdir DIR INPUT [--onset N --offset N] [--fps F] [--j
 The model is workdir/final/checkpoints (fitted on all subjects), restored through Orbax into the
 structure that workdir/config.json describes. Frames go through the training preprocessing: face
 crop from the onset frame, resize, resampling to T frames, saliency. Without --onset/--offset the
-offline spotter (mexp.spotting) finds the intervals.
+spotting core (mexp.spotting, the one stream uses) finds the intervals, offline.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ import json
 import sys
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from mexp import config as config_lib
@@ -148,16 +147,12 @@ def classify(predictor: Predictor, frames_NxHxWx3: np.ndarray, numbers_N: np.nda
 
 
 def spot_intervals(frames_NxHxWx3: np.ndarray, fps: float):
-  """The spotter's intervals (frame indices) on the face found in the first frame."""
+  """The spotting core's intervals (frame indices), run offline over every frame."""
   from mexp import spotting
   try:
-    x, y, w, h = face.detect_face_box(frames_NxHxWx3[0])
+    return spotting.spot_frames(frames_NxHxWx3, fps)
   except face.NoFaceError as e:
-    raise PredictError(f"{e} at the first frame") from None
-  size = (spotting.CROP, spotting.CROP)
-  grey = np.stack([cv2.resize(cv2.cvtColor(f[y:y + h, x:x + w], cv2.COLOR_RGB2GRAY), size,
-                              interpolation=cv2.INTER_AREA) for f in frames_NxHxWx3])
-  return spotting.spot(spotting.motion_energy(grey, max(1, int(round(0.1 * fps)))), fps)
+    raise PredictError(str(e)) from None
 
 
 def _named(path, fn, *args):

@@ -2,11 +2,13 @@
 
 python -m mexp.stream --workdir DIR (--video FILE | --camera INDEX) [--show] [--fps F]
 
-Frames are read as they come; the face is re-detected every second (and whenever it was not
-found). Motion energy against the frame 0.1 s earlier (mexp.spotting.pair_energy) is compared
-with a rolling baseline of the last 3 s of quiet frames; a movement that ends within 0.5 s is a
-micro-expression and is classified from the ring buffer with the training preprocessing; longer
-ones are reported as macro-expressions. Timing is by frame index and fps, so 25-200 fps work alike.
+Frames are read as they come and fed to the spotting core (mexp.spotting.FaceSpotter: the face is
+found once and tracked, so head motion and box changes never count; motion is measured against the
+face just before the onset). A movement is decided as soon as it has been still for a few frames
+and emitted at once ("stage": "spotted"); if the face moves again right after, a correction event
+(`corrects`: the id it replaces) follows. Micro-expressions are then classified from the ring buffer
+with the training preprocessing, in a second line with the same id ("stage": "classified");
+macro-expressions are reported. Timing is by frame index and fps (25-200 fps alike).
 """
 
 from __future__ import annotations
@@ -23,63 +25,41 @@ import numpy as np
 
 from mexp import predict, spotting
 from mexp.io import frames as frames_io
-from mexp.preprocess import face
 
 CAMERA_FPS = 30.0  # assumed when a camera reports no rate
 
 
-class OnlineSpotter:
-  """spotting.spot, streaming: a rolling baseline of quiet frames instead of the whole video."""
-
-  def __init__(self, fps: float, *, k: float = 4.0, baseline_seconds: float = 3.0,
-               warmup_seconds: float = 0.5, max_seconds: float = 0.5, min_seconds: float = 0.04,
-               merge_seconds: float = 0.3):
-    self.fps, self.k, self.max_seconds, self.min_seconds = fps, k, max_seconds, min_seconds
-    self.merge = max(1, int(round(merge_seconds * fps)))
-    self.warmup = int(warmup_seconds * fps)
-    self.quiet = collections.deque(maxlen=max(self.warmup, int(baseline_seconds * fps)))
-    self.start = self.last = None
-
-  def update(self, t: int, energy: float):
-    """Feeds frame t's energy; returns a closed spotting.Interval, or None."""
-    if len(self.quiet) < self.warmup:
-      self.quiet.append(energy)
-      return None
-    base = np.asarray(self.quiet)
-    median = float(np.median(base))
-    mad = float(np.median(np.abs(base - median))) * 1.4826 + 1e-6
-    z = (energy - median) / mad
-    if z > self.k:
-      self.start = t if self.start is None else self.start
-      self.last = t
-      return None
-    if self.start is None:
-      self.quiet.append(energy)
-      return None
-    if t - self.last <= self.merge:
-      return None
-    start, last = self.start, self.last
-    self.start = self.last = None
-    if (last - start + 1) / self.fps < self.min_seconds:
-      return None
-    pad = int(round(0.02 * self.fps))
-    onset, offset = max(0, start - pad), last + pad
-    kind = "micro" if (offset - onset + 1) / self.fps <= self.max_seconds else "macro"
-    return spotting.Interval(onset, offset, kind, float(z))
+def _event(e: spotting.Event, n: int, fps: float, spot_ms: float) -> dict:
+  """The JSON fields of a decision; latency: from the offset frame's arrival to the decision."""
+  i = e.interval
+  out = {"id": n, "stage": "spotted", "start_s": round(i.onset / fps, 3),
+         "end_s": round(i.offset / fps, 3),
+         "onset_frame": i.onset, "offset_frame": i.offset, "kind": i.kind,
+         "decided_at_frame": e.decided_at,
+         "latency_ms": round(1000 * (e.decided_at - i.offset) / fps + spot_ms, 1)}
+  if e.corrects is not None:
+    out["corrects"] = e.corrects
+  return out
 
 
 def run(predictor, capture: cv2.VideoCapture, fps: float, *, show: bool = False,
-        timings: dict | None = None):
-  """Yields one event dict per spotted interval while reading `capture` to its end."""
+        timings: dict | None = None, config: spotting.SpotConfig = spotting.SpotConfig()):
+  """Yields event dicts while reading `capture` to its end: one per decision ('stage': 'spotted'),
+  at once, and for a micro-expression, when a predictor is given, the same with its emotion
+  ('stage': 'classified').
+
+  Args:
+    predictor: predict.load's model, or None to spot without classifying.
+    capture: an opened cv2.VideoCapture.
+    fps: its frame rate.
+    show: draw an overlay window.
+    timings: seconds per stage ('decode', 'spot', 'classify') and frame counts are added to it.
+    config: the spotting thresholds.
+  """
   timings = timings if timings is not None else collections.defaultdict(float)
-  lag = max(1, int(round(0.1 * fps)))
-  ring = collections.deque(maxlen=int(1.5 * fps) + lag)  # (index, RGB frame)
-  crops = collections.deque(maxlen=lag + 1)
-  size = spotting.CROP
-  keep = spotting.energy_mask(size)
-  window = cv2.createHanningWindow((size, size), cv2.CV_32F)
-  spotter = OnlineSpotter(fps)
-  box, index, last_event = None, -1, ""
+  ring = collections.deque(maxlen=int((config.max_micro_seconds + 0.5) * fps) + 2)  # (index, RGB)
+  spotter = spotting.FaceSpotter(fps, config)
+  index, count, last_event = -1, 0, ""
   while True:
     tick = time.perf_counter()
     ok, bgr = capture.read()
@@ -90,54 +70,64 @@ def run(predictor, capture: cv2.VideoCapture, fps: float, *, show: bool = False,
     ring.append((index, frame))
     timings["decode"] += time.perf_counter() - tick
     tick = time.perf_counter()
-    if box is None or index % max(1, int(fps)) == 0:
-      try:
-        box = face.detect_face_box(frame)
-      except face.NoFaceError:
-        pass  # keep the last box; none yet: wait for a face
-    timings["face"] += time.perf_counter() - tick
-    if box is None:
-      continue
-    timings["face_frames"] += 1
-    tick = time.perf_counter()
-    x, y, w, h = box
-    grey = cv2.cvtColor(frame[y:y + h, x:x + w], cv2.COLOR_RGB2GRAY)
-    crops.append(spotting.denoise(cv2.resize(grey, (size, size), interpolation=cv2.INTER_AREA)))
-    interval = None
-    if len(crops) > lag:
-      interval = spotter.update(index, spotting.pair_energy(crops[0], crops[-1], keep, window))
-    timings["spot"] += time.perf_counter() - tick
-    if interval is not None:
-      tick = time.perf_counter()
-      event = {"start_s": round(interval.onset / fps, 3), "end_s": round(interval.offset / fps, 3),
-               "onset_frame": interval.onset, "offset_frame": interval.offset,
-               "kind": interval.kind, "decided_at_frame": index}
-      if interval.kind == "micro":
-        inside = [(i, f) for i, f in ring if interval.onset <= i <= interval.offset]
-        numbers = np.array([i for i, _ in inside])
-        frames = np.stack([f for _, f in inside])
-        try:
-          probs = predict.classify(predictor, frames, numbers, int(numbers[0]), int(numbers[-1]),
-                                   box=box)
-          best = int(np.argmax(probs))
-          event.update(emotion=predictor.classes[best], probability=round(float(probs[best]), 4))
-        except predict.PredictError as e:
-          event["error"] = str(e)
-      timings["classify"] += time.perf_counter() - tick
-      # From the offset frame's arrival: the wait for the movement to settle, plus compute.
-      event["latency_ms"] = round(1000 * (index - interval.offset) / fps
-                                  + 1000 * (time.perf_counter() - tick), 1)
-      event["compute_ms"] = round(1000 * (time.perf_counter() - tick), 1)
-      last_event = f"{event['kind']} {event.get('emotion', '')} {event['start_s']:.2f}s"
-      yield event
+    decisions = spotter.update(cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY))
+    spot_s = time.perf_counter() - tick
+    timings["spot"] += spot_s
+    timings["face_frames"] += spotter.box is not None
+    for decision in decisions:
+      event = _event(decision, count, fps, 1000 * spot_s)
+      count += 1
+      yield event  # at once; the emotion follows in a second line
+      last_event = f"{event['kind']} {event['start_s']:.2f}s"
+      if decision.interval.kind == "micro" and predictor is not None:
+        tick = time.perf_counter()
+        event = _classify(predictor, ring, decision.interval, spotter.box, event)
+        event["classify_ms"] = round(1000 * (time.perf_counter() - tick), 1)
+        timings["classify"] += time.perf_counter() - tick
+        last_event += f" {event.get('emotion', '')}"
+        yield event
     if show:
       view = bgr.copy()
-      cv2.rectangle(view, (x, y), (x + w, y + h), (0, 255, 0), 2)
+      if spotter.box is not None:
+        x, y, w, h = spotter.box
+        cv2.rectangle(view, (x, y), (x + w, y + h), (0, 255, 0), 2)
       cv2.putText(view, last_event, (10, 30), cv2.FONT_HERSHEY_SIMPLEX, 0.8, (0, 255, 255), 2)
       cv2.imshow("mexp.stream", view)
       if cv2.waitKey(1) & 0xFF == ord("q"):
         break
-  timings["frames"] = index + 1
+  for decision in spotter.finish():  # the video ended inside a movement
+    event = _event(decision, count, fps, 0.0)
+    count += 1
+    yield event
+    if decision.interval.kind == "micro" and predictor is not None:
+      tick = time.perf_counter()
+      event = _classify(predictor, ring, decision.interval, spotter.box, event)
+      event["classify_ms"] = round(1000 * (time.perf_counter() - tick), 1)
+      yield event
+  timings["frames"] += index + 1
+
+
+def _classify(predictor, ring, interval: spotting.Interval, box, spotted: dict) -> dict:
+  """The spotted event as a 'classified' line: with the emotion and its probability (or the
+  error) of the interval's frames."""
+  event = dict(spotted, stage="classified")
+  inside = [(i, f) for i, f in ring if interval.onset <= i <= interval.offset]
+  if not inside:
+    event["error"] = "the interval's frames have left the buffer"
+    return event
+  numbers = np.array([i for i, _ in inside])
+  frames = np.stack([f for _, f in inside])
+  if box is not None:  # the tracked box may reach past the frame's edge
+    x, y, w, h = box
+    x0, y0 = max(0, x), max(0, y)
+    box = (x0, y0, min(frames.shape[2], x + w) - x0, min(frames.shape[1], y + h) - y0)
+  try:
+    probs = predict.classify(predictor, frames, numbers, int(numbers[0]), int(numbers[-1]), box=box)
+    best = int(np.argmax(probs))
+    event.update(emotion=predictor.classes[best], probability=round(float(probs[best]), 4))
+  except predict.PredictError as e:
+    event["error"] = str(e)
+  return event
 
 
 def main(argv=None) -> int:

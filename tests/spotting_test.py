@@ -1,40 +1,136 @@
+import dataclasses
+
 import cv2
 import numpy as np
+import pytest
 
-from mexp import spotting
+from mexp import spotting, spotting_fit
+from mexp.preprocess import face, stabilise
+from mexp.synthetic import long_videos as lv
+from mexp.synthetic.faces import random_face
 
 
-def _video(n=120, seed=0):
-  """64x64 textured face crops at 100 fps: a mouth movement at frames 20-39, a blink at 60-69,
-  head drift from frame 80 on, and sensor noise throughout."""
+def _face_video(*, fps=100.0, seconds=1.6, events=(), moves=(), seed=1):
+  """Grey 640x480 frames of one synthetic face: still, sensor noise sigma 1.5, no drift."""
   rng = np.random.default_rng(seed)
-  base = cv2.GaussianBlur(rng.uniform(0, 255, (64, 64)).astype(np.float32), (0, 0), 2)
-  yy, xx = np.mgrid[:64, :64].astype(np.float32)
-  mouth = np.exp(-((yy - 50) ** 2 + (xx - 32) ** 2) / (2 * 6.0 ** 2)).astype(np.float32)
-  frames = []
-  for t in range(n):
-    amount = 2.0 * np.sin(np.pi * (t - 20) / 20) if 20 <= t < 40 else 0.0
-    drift = 0.5 * max(0, t - 80)
-    f = cv2.remap(base, xx - np.float32(drift), yy - np.float32(amount) * mouth, cv2.INTER_LINEAR,
-                  borderMode=cv2.BORDER_REFLECT)
-    if 60 <= t < 70:
-      f[int(0.32 * 64):int(0.48 * 64)] *= 0.5  # eyes closed
-    frames.append(f + rng.normal(0, 1.0, f.shape).astype(np.float32))
-  return np.stack(frames)
+  person = random_face(rng)
+  style = lv.Style(macro=0, noise=1.5, drift=False)
+  return [cv2.cvtColor(f, cv2.COLOR_RGB2GRAY) for f in lv.render_long_video(
+      person, rng, list(events), [], int(seconds * fps), fps, style=style, head_moves=list(moves))]
 
 
-def test_spots_the_mouth_movement_and_ignores_blink_and_drift():
-  energy = spotting.motion_energy(_video(), lag=5)
-  intervals = spotting.spot(energy, fps=100)
-  assert len(intervals) == 1, intervals
-  (found,) = intervals
-  assert found.kind == "micro"
-  assert 14 <= found.onset <= 24 and 38 <= found.offset <= 50
+def _spot(frames, fps=100.0):
+  spotter, events = spotting.FaceSpotter(fps), []
+  for grey in frames:
+    events += spotter.update(grey)
+  return events + spotter.finish()
 
 
-def test_long_movement_is_macro():
-  energy = np.zeros(300, np.float32) + np.random.default_rng(0).normal(0, 0.01, 300)
-  energy[50:150] += 1.0  # one second at 100 fps
-  (interval,) = spotting.spot(energy, fps=100)
-  assert interval.kind == "macro"
-  assert spotting.spot(np.ones(50, np.float32), fps=100) == []  # constant: nothing stands out
+SMILE = lv.LongEvent(80, 109, "micro", "happiness", (12,))  # 0.3 s at 100 fps
+HEAD_MOVE = (3.0, -2.0, 1.0, 1.01)  # 3 px, 2 px, 1 degree, 1 % larger: slowly, over 0.6 s
+
+
+@pytest.fixture(scope="module")
+def still():
+  return _face_video()
+
+
+@pytest.fixture(scope="module")
+def smile():
+  return _face_video(events=[SMILE])
+
+
+def test_still_noisy_face_gives_no_event(still):
+  assert _spot(still) == []
+
+
+def test_box_jump_or_new_track_alone_gives_no_event(still):
+  spotter, events = spotting.FaceSpotter(100.0), []
+  for t, grey in enumerate(still):
+    if t == 70:  # the crop box jumps by a few pixels, as a re-detection would move it
+      x, y, w, h = spotter.tracker.track.box
+      spotter.tracker.track = dataclasses.replace(spotter.tracker.track, box=(x + 3, y - 2, w, h))
+    if t == 110:  # the face is found again from scratch: a new template, a cut
+      box = face.detect_face_box(grey)
+      spotter.tracker.track = None
+      events += spotter.spotter.cut()
+      spotter.tracker.track = stabilise.start(grey, (box[0] + 1, box[1], box[2], box[3]))
+    events += spotter.update(grey)
+  assert events + spotter.finish() == []
+
+
+def test_slow_head_move_gives_no_event():
+  assert _spot(_face_video(moves=[lv.HeadMove(70, 129, HEAD_MOVE)])) == []
+
+
+def test_micro_expression_is_one_event_on_the_movement_decided_within_50ms(smile):
+  (event,) = _spot(smile)
+  assert event.interval.kind == "micro" and event.corrects is None
+  assert abs(event.interval.onset - SMILE.onset) <= 4
+  assert abs(event.interval.offset - SMILE.offset) <= 4
+  assert event.interval.offset <= event.decided_at <= SMILE.offset + 5  # 50 ms at 100 fps
+
+
+def test_head_move_right_after_a_micro_expression_does_not_swallow_it():
+  moves = [lv.HeadMove(SMILE.offset + 5, SMILE.offset + 64, HEAD_MOVE)]
+  (interval,) = spotting.resolve(_spot(_face_video(events=[SMILE], moves=moves, seconds=2.0)))
+  assert interval.kind == "micro" and abs(interval.offset - SMILE.offset) <= 4
+
+
+def _patch_video(fps, spans, size=48, seed=0):
+  """Aligned 48x48 crops: a static texture, noise, and a local push of 1.5 px during `spans`
+  (seconds), rising and falling as a raised cosine."""
+  rng = np.random.default_rng(seed)
+  texture = cv2.GaussianBlur(rng.uniform(0, 255, (size, size)).astype(np.float32), (0, 0), 1.5)
+  yy, xx = np.mgrid[:size, :size].astype(np.float32)
+  bump = np.exp(-((yy - 0.75 * size) ** 2 + (xx - size / 2) ** 2) / (2 * (size / 8) ** 2))
+  amount = np.zeros(int(7 * fps), np.float32)
+  for start, stop in spans:
+    a, b = int(round(start * fps)), int(round(stop * fps))
+    amount[a:b] = np.sin(np.pi * np.arange(b - a) / (b - a)) * 1.5
+  for push in amount:
+    moved = cv2.remap(texture, xx, yy - np.float32(push) * bump, cv2.INTER_LINEAR,
+                      borderMode=cv2.BORDER_REFLECT)
+    yield moved + rng.normal(0, 0.5, moved.shape).astype(np.float32)
+
+
+def _core(fps, spans):
+  spotter = spotting.Spotter(fps, spotting.energy_mask(48))
+  events = [e for t, crop in enumerate(_patch_video(fps, spans)) for e in spotter.update(t, crop)]
+  return events + spotter.finish()
+
+
+@pytest.mark.parametrize("fps", [25.0, 100.0, 200.0])
+def test_core_micro_and_macro_by_time(fps):
+  events = _core(fps, [(2.0, 2.3), (4.0, 5.2)])
+  assert [e.interval.kind for e in events] == ["micro", "macro"]
+  for e, (start, stop) in zip(events, [(2.0, 2.3), (4.0, 5.2)]):
+    assert abs(e.interval.onset / fps - start) <= 0.08
+    assert abs(e.interval.offset / fps - stop) <= 0.08
+    assert (e.decided_at - e.interval.offset) / fps <= 0.05
+
+
+def test_core_correction_when_the_movement_goes_on():
+  events = _core(100.0, [(2.0, 2.2), (2.25, 2.45)])  # still for 50 ms between two pushes
+  assert [e.corrects for e in events] == [None, 0]
+  (merged,) = spotting.resolve(events)
+  assert merged == events[1].interval and merged.onset <= 202 and merged.offset >= 240
+
+
+def test_core_is_quiet_on_noise():
+  assert _core(100.0, []) == []
+
+
+def test_offline_spotting_without_a_face_says_so():
+  blank = [np.full((120, 160), 90, np.uint8)] * 30
+  with pytest.raises(face.NoFaceError, match="no face found in any of its 30 frames"):
+    spotting.spot_frames(blank, 100.0)
+
+
+def test_fit_replays_the_same_core_on_frames_tracked_once(smile):
+  tracked = spotting_fit.track(smile, 100.0)
+  assert [(i.onset, i.offset) for i in spotting_fit.replay(tracked, spotting.SpotConfig())] == [
+      (e.interval.onset, e.interval.offset) for e in _spot(smile)]
+  best, rows = spotting_fit.fit([tracked], [[SMILE]], {"k_on": [8.0, 10.0, 12.0]})
+  assert len(rows) == 3 and best.k_on == 10.0  # the middle of a plateau of F1 = 1
+  assert all(scores["micro"]["f1"] == 1.0 for _, scores in rows)

@@ -1,4 +1,8 @@
-"""`python -m mexp.synthetic OUT_DIR [--layout L] [--subjects N] [--seed S] [--long_videos N [--hard]]`."""
+"""`python -m mexp.synthetic OUT_DIR [--layout L] [--subjects N] [--seed S] [--long_videos N]`.
+
+With --long_videos, `--hard` writes the spotting issue's case (200 fps, micro-expressions 1.5 s
+apart on a still, noisy face, slow head moves between them) and `--micro` sets their number.
+"""
 
 from __future__ import annotations
 

@@ -55,7 +55,7 @@ class HeadMove:
 
 def plan_long_video(rng: np.random.Generator, frames: int, fps: float, micro: int = 3, *,
                     macro: int = 1, gap_seconds: float = 0.5) -> tuple[list[LongEvent], list[int]]:
-  """Non-overlapping events (micro- and macro-expressions), at least a gap apart, and blink starts."""
+  """Non-overlapping events (micro- and macro-expressions) a gap apart, and blink starts."""
   lengths = [("micro", int(rng.uniform(0.2, 0.4) * fps)) for _ in range(micro)]
   for _ in range(macro):
     lengths.insert(int(rng.integers(len(lengths) + 1)), ("macro", int(rng.uniform(0.9, 1.3) * fps)))
@@ -93,7 +93,8 @@ def plan_head_moves(rng: np.random.Generator, events: list[LongEvent], frames: i
     if hi <= lo:
       continue
     start = int(rng.integers(lo, hi + 1))
-    pose = (rng.uniform(-4, 4), rng.uniform(-3, 3), rng.uniform(-1.5, 1.5), rng.uniform(0.985, 1.015))
+    pose = (rng.uniform(-4, 4), rng.uniform(-3, 3), rng.uniform(-1.5, 1.5),
+            rng.uniform(0.985, 1.015))
     moves.append(HeadMove(start, start + n - 1, tuple(float(p) for p in pose)))
   return moves
 
@@ -184,7 +185,8 @@ def write_long_videos(out_dir: str | os.PathLike, *, videos: int = 4, seed: int 
   """
   rng = np.random.default_rng([seed, 1])
   frames = int((seconds if seconds is not None else hard_seconds(micro)) * fps)
-  truth = {"fps": fps, "frames": frames, "style": dataclasses.asdict(style), "videos": []}
+  truth = {"fps": fps, "frames": frames, "seed": seed, "style": dataclasses.asdict(style),
+           "videos": []}
   with atomic_dir(out_dir) as tmp:
     for v in range(videos):
       face = random_face(rng)
