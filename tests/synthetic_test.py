@@ -123,3 +123,22 @@ def test_cli_defaults_to_casme2_and_refuses_a_full_folder(synthetic_dir, capsys)
   assert "not empty" in capsys.readouterr().err
   assert synthetic.main([str(synthetic_dir), "--layout", "samm", "--subjects", "40"]) == 2
   assert "--subjects must be 1..29 for SAMM" in capsys.readouterr().err
+
+
+def test_clips_and_long_videos_share_one_blink_and_frame_path():
+  from mexp.synthetic import clips
+  assert np.allclose(clips.blink_profile(10, 2, close=2),
+                     [0, 0, 0, 0.5, 1, 0.75, 0.5, 0.25, 0, 0])
+  face = synthetic.random_face(np.random.default_rng(0))
+  base, closed = synthetic.render(face), synthetic.render(face, eyes_closed=True)
+  yy, xx = np.mgrid[:synthetic.H, :synthetic.W].astype(np.float32)
+  rng = np.random.default_rng(0)
+  still = clips.compose_frame(base, closed, 0.0, xx, yy, 1.0, 0.0, rng)
+  assert np.array_equal(still, np.clip(np.rint(base), 0, 255).astype(np.uint8))
+  shut = clips.compose_frame(base, closed, 1.0, xx, yy, 1.0, 0.0, rng)
+  assert np.array_equal(shut, np.clip(np.rint(closed), 0, 255).astype(np.uint8))
+  # Sampling one pixel to the left moves the image one pixel right.
+  moved = clips.compose_frame(base, closed, 0.0, xx - 1, yy, 1.0, 0.0, rng)
+  assert np.array_equal(moved[:, 1:], still[:, :-1])
+  noisy = clips.compose_frame(base, closed, 0.0, xx, yy, 1.0, 2.0, rng).astype(float) - still
+  assert 1.6 < noisy.std() < 2.4

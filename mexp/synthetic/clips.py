@@ -49,23 +49,35 @@ def render_clip(face: Face, aus, rng: np.random.Generator, n: int, apex: int,
   drift = rng.uniform(-1, 1, 2) * rng.uniform(0, 1.5) * t[:, None] / max(t[-1], 1e-9) \
       + 0.3 * np.sin(2 * np.pi * rng.uniform(0.5, 3) * t[:, None] + rng.uniform(0, 6, 2))
   blink = np.zeros(n, np.float32)
-  if rng.random() < 0.3:  # a blink: ~40 ms closing, ~80 ms opening
-    start = rng.integers(-10, n)
-    close, reopen = 8, 16
-    k = np.arange(n) - start
-    blink = np.clip(np.where(k < close, k / close, 1 - (k - close) / reopen), 0, 1).astype(np.float32)
+  if rng.random() < 0.3:  # a blink: ~40 ms closing, ~80 ms opening (at 200 fps)
+    blink = blink_profile(n, rng.integers(-10, n), close=8).astype(np.float32)
   flicker = 1 + 0.01 * np.sin(2 * np.pi * rng.uniform(50, 100) * t + rng.uniform(0, 6)) \
       + rng.normal(0, 0.003, n)
   yy, xx = np.mgrid[:H, :W].astype(np.float32)
   frames = np.empty((n, H, W, 3), np.uint8)
   for i in range(n):
-    image = base if blink[i] == 0 else base * (1 - blink[i]) + closed * blink[i]
-    map_x = xx - profile[i] * field[..., 0] - np.float32(drift[i, 0])
-    map_y = yy - profile[i] * field[..., 1] - np.float32(drift[i, 1])
-    warped = cv2.remap(image, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
-    noisy = warped * np.float32(flicker[i]) + rng.standard_normal((H, W, 3), dtype=np.float32) * 2.0
-    frames[i] = np.clip(np.rint(noisy), 0, 255)
+    frames[i] = compose_frame(base, closed, blink[i], xx - profile[i] * field[..., 0] - np.float32(
+        drift[i, 0]), yy - profile[i] * field[..., 1] - np.float32(drift[i, 1]), flicker[i], 2.0,
+                              rng)
   return frames
+
+
+def blink_profile(n: int, start: int, close: int) -> np.ndarray:
+  """Eyelid closure (n,) in [0, 1]: closing over `close` frames from `start`, reopening over 2x."""
+  k = np.arange(n) - start
+  return np.clip(np.where(k < close, k / close, 1 - (k - close) / (2 * close)), 0, 1)
+
+
+def compose_frame(base, closed, blink: float, map_x, map_y, gain: float, noise: float,
+                  rng: np.random.Generator) -> np.ndarray:
+  """One rendered frame, uint8 (H, W, 3): the face blended with its closed-eye image by `blink`,
+  warped by the sampling maps (movement, drift, head pose), scaled by `gain` (illumination), plus
+  sensor noise of sigma `noise`. Clips and long videos both draw every frame through it."""
+  image = base if blink == 0 else base * (1 - blink) + closed * blink
+  warped = cv2.remap(image, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+  noisy = warped * np.float32(gain) + rng.standard_normal((H, W, 3), dtype=np.float32) * \
+      np.float32(noise)
+  return np.clip(np.rint(noisy), 0, 255).astype(np.uint8)
 
 
 @contextlib.contextmanager

@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 
 from mexp.synthetic.casme2 import EMOTION_AUS, EMOTIONS
-from mexp.synthetic.clips import atomic_dir, intensity_profile
+from mexp.synthetic.clips import atomic_dir, blink_profile, compose_frame, intensity_profile
 from mexp.synthetic.faces import H, W, Face, au_field, random_face, render
 
 
@@ -133,11 +133,8 @@ def render_long_video(face: Face, rng: np.random.Generator, events: list[LongEve
     drawn = int(n * rng.uniform(0.35, 0.65))  # drawn even when given: the same stream either way
     p[e.onset:e.offset + 1] = intensity_profile(n, drawn if e.apex is None else e.apex - e.onset)
   blink = np.zeros(frames, np.float32)
-  close = max(2, int(0.04 * fps))
   for b in blinks:
-    k = np.arange(frames) - b
-    blink = np.maximum(blink, np.clip(np.where(k < close, k / close, 1 - (k - close) / (2 * close)),
-                                      0, 1))
+    blink = np.maximum(blink, blink_profile(frames, b, close=max(2, int(0.04 * fps))))
   t = np.arange(frames) / fps
   drift = np.zeros((frames, 2))
   if style.drift:
@@ -149,15 +146,11 @@ def render_long_video(face: Face, rng: np.random.Generator, events: list[LongEve
   for i in range(frames):
     if i == 0 or (pose[i] != pose[i - 1]).any():
       maps = _pose_maps(face, pose[i], xx, yy)
-    image = base if blink[i] == 0 else base * (1 - blink[i]) + closed * blink[i]
     dx = sum((p[i] * f[..., 0] for p, f in zip(profiles, fields) if p[i] > 0), np.float32(0))
     dy = sum((p[i] * f[..., 1] for p, f in zip(profiles, fields) if p[i] > 0), np.float32(0))
-    warped = cv2.remap(image, maps[0] - dx - np.float32(drift[i, 0]),
-                       maps[1] - dy - np.float32(drift[i, 1]), cv2.INTER_LINEAR,
-                       borderMode=cv2.BORDER_REFLECT)
-    noisy = warped * np.float32(1 + 0.003 * rng.standard_normal()) \
-        + rng.standard_normal((H, W, 3), dtype=np.float32) * np.float32(style.noise)
-    yield np.clip(np.rint(noisy), 0, 255).astype(np.uint8)
+    yield compose_frame(base, closed, blink[i], maps[0] - dx - np.float32(drift[i, 0]),
+                        maps[1] - dy - np.float32(drift[i, 1]),
+                        1 + 0.003 * rng.standard_normal(), style.noise, rng)
 
 
 def hard_seconds(micro: int) -> float:
