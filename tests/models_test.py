@@ -1,3 +1,5 @@
+import dataclasses
+
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
@@ -8,31 +10,37 @@ from mexp import config as config_lib
 from mexp import models
 
 
-@pytest.mark.parametrize("impl", ["xla", "taps", "im2col", "auto"])
+@pytest.mark.parametrize("impl,pool", [(impl, None) for impl in ("xla", "taps", "im2col", "auto")]
+                         + [("auto", (1, 2, 2)), ("auto", (2, 3, 2)), ("taps", (2, 2, 2))])
 @pytest.mark.parametrize("channels", [1, 6])
-def test_conv3d_matches_nn_conv(impl, channels):
-  x = jax.random.normal(jax.random.key(0), (2, 5, 7, 6, channels))
+def test_conv3d_matches_nn_conv(impl, pool, channels):
+  x = jax.random.normal(jax.random.key(0), (2, 4, 7, 6, channels))
   reference = nn.Conv(4, (3, 3, 3), padding="SAME")
   params = reference.init(jax.random.key(1), x)
   params = jax.tree_util.tree_map(lambda p: p + 0.1, params)  # non-zero bias too
-  ours = models.Conv3D(4, impl).apply(params, x)
-  np.testing.assert_allclose(ours, reference.apply(params, x), atol=1e-5)
+  expected = reference.apply(params, x)
+  if pool:  # pooled before the bias is added: the same values as after it
+    expected = nn.max_pool(expected, pool, strides=pool)
+  ours = models.Conv3D(4, impl, pool=pool).apply(params, x)
+  np.testing.assert_allclose(ours, expected, atol=1e-5)
 
 
-@pytest.mark.parametrize("pool", [(1, 2, 2), (2, 2, 2), (2, 3, 2)])
-def test_max_pool3d_matches_nn_max_pool(pool):
-  x = jax.random.normal(jax.random.key(0), (2, 5, 7, 6, 3))  # odd sizes: remainder dropped
-  np.testing.assert_array_equal(models.max_pool3d(x, pool), nn.max_pool(x, pool, strides=pool))
-  grad = lambda f: jax.grad(lambda x: jnp.sum(f(x) ** 2))(x)  # noqa: E731
-  np.testing.assert_allclose(grad(lambda x: models.max_pool3d(x, pool)),
-                             grad(lambda x: nn.max_pool(x, pool, strides=pool)), atol=1e-6)
-
-
-def test_auto_picks_by_backend_and_channels():
-  assert models.pick_conv("auto", 1, "cpu") is models.conv3d_im2col
-  assert models.pick_conv("auto", 32, "cpu") is models.conv3d_time_folded
-  assert models.pick_conv("auto", 32, "gpu") is models.conv3d_xla
-  assert models.pick_conv("auto", 1, "tpu") is models.conv3d_xla
+@pytest.mark.parametrize("norm", ["none", "group"])
+def test_cpu_convolution_trains_as_xla_does(norm):
+  # 'auto' on CPU: chunked convolutions, max-pool fused before bias and ReLU where norm is none.
+  cfg = config_lib.ModelConfig(stream_widths=(8, 8), shared_widths=(8, 8), dense=(8,),
+                               dropout=0.0, norm=norm)
+  raw, sal = (jax.random.normal(jax.random.key(i), (2, 4, 10, 9, 1)) for i in (2, 3))
+  outputs = []
+  for conv in ("xla", "auto"):
+    model = models.TwoStream3DCNN(dataclasses.replace(cfg, conv=conv), 3)
+    params = model.init(jax.random.key(0), raw, sal, train=False)["params"]
+    loss = lambda p: jnp.sum(model.apply({"params": p}, raw, sal, train=False) ** 2)  # noqa: E731
+    outputs.append(jax.jit(jax.value_and_grad(loss))(params))
+  (loss_xla, grads_xla), (loss_auto, grads_auto) = outputs
+  np.testing.assert_allclose(loss_auto, loss_xla, rtol=1e-5)
+  for a, b in zip(jax.tree_util.tree_leaves(grads_auto), jax.tree_util.tree_leaves(grads_xla)):
+    np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
 
 
 def _init(cfg, k=6, shape=(1, 8, 16, 16, 1)):
