@@ -68,6 +68,8 @@ def evaluate(model_workdir: str | os.PathLike, videos_dir: str | os.PathLike,
     per_video.append({"file": video.path.name, "video": video.video, "subject": video.subject,
                       "spotted": result["events"], "micro_matches": matched})
   spotting = {k: metrics.spotting_scores(*v) for k, v in counts.items()}
+  # MEGC's overall score: the counts of both kinds pooled (a TP still needs a same-kind match).
+  spotting["overall"] = metrics.spotting_scores(*map(sum, zip(*counts.values())))
   classes = labels.task_classes(task)
   recognition = (metrics.summarise(true_labels, pred_labels, ["all"] * len(true_labels), classes)
                  if true_labels else None)

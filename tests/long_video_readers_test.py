@@ -239,7 +239,7 @@ def test_evaluate_spots_each_video_at_its_database_rate(samm_lv_twin, monkeypatc
   monkeypatch.setattr(predict, "predict", perfect)
   results = spotting_eval.evaluate("W", samm_lv_twin, "samm_lv")
   assert calls == [(samm_lv_twin / "SAMM_longvideos" / "006_1", 200)]
-  assert [results["spotting"][k]["f1"] for k in ("micro", "macro")] == [1.0, 1.0]
+  assert [results["spotting"][k]["f1"] for k in ("micro", "macro", "overall")] == [1.0] * 3
   assert results["recognition"] is None  # SAMM-LV gives no emotion
   assert results["database"] == "SAMM-LV" and "long videos from" in results["protocol"]
   assert "(200 fps; micro-expression: at most 0.5 s)" in results["protocol"]

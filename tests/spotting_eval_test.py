@@ -25,6 +25,10 @@ def test_evaluate_scores_and_writes(trained_workdir, tmp_path):
   for kind in ("micro", "macro"):
     s = results["spotting"][kind]
     assert s["tp"] + s["fn"] == 1 and 0 <= s["f1"] <= 1
+  overall = results["spotting"]["overall"]
+  assert overall["tp"] + overall["fn"] == 2 and overall["tp"] == sum(
+      results["spotting"][k]["tp"] for k in ("micro", "macro"))
+  assert "overall spotting: F1" in spotting_eval.table(results)
   assert 0 <= results["strs"] <= 1 and "IoU >= 0.5" in results["protocol"]
   assert "STRS" in spotting_eval.table(results)
   path = spotting_eval.write(results, tmp_path / "out")
