@@ -99,10 +99,7 @@ def read_casme3(manual_dir: str | os.PathLike, *, skip_invalid: bool = False) ->
       clip = video if k == 1 else f"{video}_{k}"
       samples.append(_sample(where, cells, tree, subject, video, clip, forms))
     except (sheets.SheetError, ValueError, FileNotFoundError) as e:
-      message = str(e) if str(e).startswith(where) else f"{where}: {e}"
-      if not skip_invalid:
-        raise sheets.SheetError(message) from None
-      skipped.append(message)
+      sheets.reject_row(where, e, skip_invalid, skipped)
   sheets.check_unique(samples)
   shared = sorted(f"{s}/{v}" for (s, v), n in per_video.items() if n > 1)
   notes = [f"worksheet {WORKSHEET!r} (picked by name), header on row {header_row}"]

@@ -169,10 +169,7 @@ def read_rows(sheet: Path, build, *, keep, skip_invalid: bool, apex_fix: str):
     except _Skip as e:
       skipped.append(str(e))
     except (sheets.SheetError, ValueError, FileNotFoundError) as e:
-      message = str(e) if str(e).startswith(where) else f"{where}: {e}"
-      if not skip_invalid:
-        raise sheets.SheetError(message) from None
-      skipped.append(message)
+      sheets.reject_row(where, e, skip_invalid, skipped)
   return built, skipped, types
 
 

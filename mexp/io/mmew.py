@@ -86,10 +86,7 @@ def read_mmew(manual_dir: str | os.PathLike, *, skip_invalid: bool = False) -> s
     try:
       samples.append(_sample(where, cells, tree, folders, forms))
     except (sheets.SheetError, ValueError, FileNotFoundError) as e:
-      message = str(e) if str(e).startswith(where) else f"{where}: {e}"
-      if not skip_invalid:
-        raise sheets.SheetError(message) from None
-      skipped.append(message)
+      sheets.reject_row(where, e, skip_invalid, skipped)
   sheets.check_unique(samples)
   notes = [f"header on row {header_row}"]
   notes += [f"other MMEW sheet not read: {p}" for p in others]

@@ -109,10 +109,7 @@ def read_samm(manual_dir: str | os.PathLike, *, skip_invalid: bool = False) -> s
     try:
       samples.append(_sample(where, cells, tree, forms))
     except (sheets.SheetError, ValueError, FileNotFoundError) as e:
-      message = str(e) if str(e).startswith(where) else f"{where}: {e}"
-      if not skip_invalid:
-        raise sheets.SheetError(message) from None
-      skipped.append(message)
+      sheets.reject_row(where, e, skip_invalid, skipped)
   sheets.check_unique(samples)
   notes = [f"header on row {header_row}"
            + (f", below {header_row - 1} rows of text" if header_row > 1 else "")]

@@ -89,10 +89,7 @@ def read_samm_lv(manual_dir: str | os.PathLike, *,
     try:
       rows.append(_expression(where, layout.row_cells(row, col)))
     except (sheets.SheetError, ValueError) as e:
-      message = str(e) if str(e).startswith(where) else f"{where}: {e}"
-      if not skip_invalid:
-        raise sheets.SheetError(message) from None
-      skipped.append(message)
+      sheets.reject_row(where, e, skip_invalid, skipped)
   videos, skipped = long_videos.assemble("samm_lv", FPS, folders, rows, skipped,
                                          skip_invalid=skip_invalid)
   notes = [f"worksheet {WORKSHEET!r}, header on row {header_row}"

@@ -122,6 +122,14 @@ def load_rows(path: Path, worksheet: str | None = None) -> list[list]:
     raise SheetError(f"{path}: cannot read the sheet ({type(e).__name__}: {e}); {hint}") from None
 
 
+def reject_row(where: str, error: Exception, skip_invalid: bool, skipped: list[str]) -> None:
+  """A row that cannot be used: SheetError naming it (`where`), or with skip_invalid listed."""
+  message = str(error) if str(error).startswith(where) else f"{where}: {error}"
+  if not skip_invalid:
+    raise SheetError(message) from None
+  skipped.append(message)
+
+
 def parse_table(rows: list[list], path: Path) -> tuple[list[str], list[tuple[int, list]], int]:
   """(header keys, body rows as in `read_table`, the header's spreadsheet row number)."""
   for i, row in enumerate(rows):
@@ -283,10 +291,7 @@ def _rows_to_samples(*, database: str, sheet: Path, rows, keys, clip_root, emoti
       frames, offset, frame_fixes = clip_frames(source, clip_root(subject, clip), onset, apex,
                                                 offset)
     except (SheetError, ValueError, FileNotFoundError) as e:
-      message = str(e) if str(e).startswith(where) else f"{where}: {e}"
-      if not skip_invalid:
-        raise SheetError(message) from None
-      skipped.append(message)
+      reject_row(where, e, skip_invalid, skipped)
       continue
     samples.append(Sample(
         database=database, subject=f"{database}/{subject}", clip=clip, emotion=emotion,
