@@ -99,6 +99,10 @@ class ModelConfig:
   # from that stream are zeroed (modality dropout), so the head cannot lean on one stream's
   # shortcuts; () = never.
   stream_dropout: tuple[float, ...] = ()
+  # Per stream (same order as `streams`), the initial value of a learned per-channel scale on
+  # that stream's features before they are concatenated (LayerScale); () = no scale. A stream
+  # started at 0 joins only as far as the training loss asks for it.
+  stream_scale_init: tuple[float, ...] = ()
   norm: str = "none"  # 'none', 'group' or 'layer' (LayerNorm over channels: slow here, and it
   # erases the per-pixel motion magnitude the saliency stream carries)
   conv: str = "auto"  # 'auto' (by backend), 'xla' (lax conv), 'taps' (2D convs over time taps)
@@ -141,6 +145,8 @@ class Config:
   seed: int = 0
   checkpoint_every: int = 50  # steps
   final_model: bool = True  # also fit one model on all subjects, for predict/stream
+  # How this configuration was chosen, printed in the deep model's protocol line ('' = unsaid).
+  selection: str = ""
 
 
 _NESTED = {"data": DataConfig, "model": ModelConfig, "optim": OptimConfig,
@@ -296,6 +302,9 @@ def validate(config: Config, num_devices: int = 1) -> None:
       ("model.stream_dropout", len(m.stream_dropout) in (0, len(m.streams))
        and all(map(_rate, m.stream_dropout)),
        f"expected () or one rate in [0, 1) per stream of {m.streams}"),
+      ("model.stream_scale_init", len(m.stream_scale_init) in (0, len(m.streams))
+       and all(math.isfinite(v) for v in m.stream_scale_init),
+       f"expected () or one finite value per stream of {m.streams}"),
       ("model.norm", m.norm in ("none", "group", "layer"), "expected 'none', 'group' or 'layer'"),
       ("model.conv", m.conv in ("auto", "xla", "taps", "im2col"),
        "expected 'auto', 'xla', 'taps' or 'im2col'"),

@@ -66,8 +66,9 @@ def protocol(config: config_lib.Config, clips: pipeline.Clips, n_folds: int,
   """How every number of a run was obtained: folds, data, task, method and model selection."""
   val = (f", {config.data.val_subjects} validation subject(s) per fold from the training side"
          if config.data.val_subjects else "")
+  chosen = f", {config.selection}" if config.selection else ""
   method = method or (f"fixed schedule of {config.optim.epochs} epochs, no model selection on "
-                      f"test subjects{val}")
+                      f"test subjects{val}{chosen}")
   task = f"task {config.data.task} ({len(clips.classes)} classes)"
   if config_lib.test_datasets_of(config.data):
     fold = folds[0]

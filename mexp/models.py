@@ -102,6 +102,12 @@ class TwoStream3DCNN(nn.Module):
                 for s in cfg.streams]
     if cfg.stream_dropout and len(cfg.stream_dropout) != len(cfg.streams):
       raise ValueError(f"stream_dropout {cfg.stream_dropout} needs one rate per stream {cfg.streams}")
+    if cfg.stream_scale_init:
+      if len(cfg.stream_scale_init) != len(cfg.streams):
+        raise ValueError(f"stream_scale_init {cfg.stream_scale_init} needs one value per stream "
+                         f"{cfg.streams}")
+      features = [f * self.param(f"{s}_scale", nn.initializers.constant(v), (f.shape[-1],))
+                  for f, s, v in zip(features, cfg.streams, cfg.stream_scale_init)]
     if train and any(cfg.stream_dropout):
       features = drop_streams(self.make_rng("dropout"), features, cfg.stream_dropout)
     x = jnp.concatenate(features, axis=-1)

@@ -95,6 +95,10 @@ def _with(config, **changes):
      "[0, 1) per stream of ('raw', 'saliency')"),
     ("model.stream_dropout", (0.5, 1.0), "model.stream_dropout (0.5, 1.0): expected () or one "
      "rate in [0, 1) per stream of ('raw', 'saliency')"),
+    ("model.stream_scale_init", (0.0,), "model.stream_scale_init (0.0,): expected () or one "
+     "finite value per stream of ('raw', 'saliency')"),
+    ("model.stream_scale_init", (0.0, float("inf")), "model.stream_scale_init (0.0, inf): "
+     "expected () or one finite value per stream of ('raw', 'saliency')"),
     ("model.streams", ("raw", "raw"), "model.streams ('raw', 'raw'): expected 'raw' and/or "
      "'saliency', once each"),
     ("model.stream_widths", (128,), "model.stream_widths (128,): needs one width >= 1 per "

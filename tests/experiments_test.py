@@ -9,8 +9,10 @@ from pathlib import Path
 import pytest
 
 import tiny_experiment
+import numpy as np
+
 from mexp import config as config_lib
-from mexp import run
+from mexp import evaluate, input_pipeline, run
 from mexp.datasets import build as build_lib
 from mexp.datasets import builder as builder_lib
 
@@ -47,6 +49,9 @@ def test_two_stream_variants(experiments):
   # Only the named parts differ between variants.
   assert configs["raw_only"].optim == configs["two_stream"].optim
   assert configs["seed_median"].model == configs["two_stream"].model
+  scales = {v: c.model.stream_scale_init for v, c in configs.items()}  # one per stream, raw at 0
+  assert scales == {"two_stream": (0.0, 1.0), "raw_only": (), "saliency_only": (),
+                    "seed_median": (0.0, 1.0)}
   with pytest.raises(ValueError, match="unknown variant 'rgb'; expected one of two_stream, "):
     two_stream.get_config("rgb")
 
@@ -209,3 +214,20 @@ def test_a_chmod_read_only_workdir_is_one_line(tiny_casme2, tmp_path, capsys):
   err = capsys.readouterr().err
   assert err.startswith(f"error: {workdir}/config.json") and "Permission denied" in err
   assert len(err.strip().splitlines()) == 1
+
+
+def test_protocol_says_how_the_deep_config_was_chosen(experiments):
+  two_stream, _ = experiments
+  clips = input_pipeline.Clips(
+      raw_NxTxHxWxC=np.zeros((4, 1, 1, 1, 1), np.uint8),
+      saliency_NxTxHxWxS=np.zeros((4, 1, 1, 1, 3), np.float16), label_N=np.array([0, 1, 0, 1]),
+      subject_N=np.array(["casme2/sub01", "casme2/sub01", "casme2/sub02", "casme2/sub02"]),
+      clip_N=np.array(["a", "b", "c", "d"]), classes=("x", "y"), dropped={},
+      saliency_kind="ststnet", apex_index_N=np.zeros(4, np.int32))
+  config = two_stream.get_config()
+  deep = evaluate.protocol(config, clips, 2)
+  assert deep.endswith("no model selection on test subjects, configuration chosen on validation "
+                       "subjects from the training side of the 8-subject synthetic set, never on "
+                       "test subjects, test predictions pooled over folds")
+  assert "chosen" not in evaluate.protocol(config, clips, 2, method="linear probe")
+  assert "chosen" not in evaluate.protocol(dataclasses.replace(config, selection=""), clips, 2)

@@ -113,3 +113,21 @@ def test_stream_dropout_is_training_only():
   b = model.apply({"params": params}, raw, sal, train=False)
   c = model.apply({"params": params}, raw, sal, train=True, rngs={"dropout": jax.random.key(3)})
   assert np.array_equal(a, b) and not np.allclose(a, c)
+
+
+def test_stream_scale_at_zero_starts_without_the_stream_and_learns_it():
+  cfg = config_lib.ModelConfig(width_factor=1 / 64, shared_widths=(64,), dense=(8,),
+                               stream_scale_init=(0.0, 1.0), dropout=0.0)
+  model = models.TwoStream3DCNN(cfg, 3)
+  raw, sal = jnp.ones((2, 4, 8, 8, 1)), jax.random.normal(jax.random.key(1), (2, 4, 8, 8, 3))
+  params = model.init(jax.random.key(0), raw, sal, train=False)["params"]
+  np.testing.assert_array_equal(params["raw_scale"], np.zeros(4))
+  np.testing.assert_array_equal(params["saliency_scale"], np.ones(4))
+  other_raw = jax.random.normal(jax.random.key(2), raw.shape)
+  a = model.apply({"params": params}, raw, sal, train=False)
+  np.testing.assert_array_equal(a, model.apply({"params": params}, other_raw, sal, train=False))
+
+  def loss(p):
+    return jnp.sum(model.apply({"params": p}, other_raw, sal, train=False)[:, 0])
+  grads = jax.grad(loss)(params)
+  assert np.any(np.asarray(grads["raw_scale"]) != 0)  # the gate opens if the loss asks
