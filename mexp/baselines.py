@@ -4,6 +4,9 @@ Features: the stored flow (u, v, measured at analysis resolution) at the sampled
 the apex, with |flow|, area-pooled to a grid x grid layout; standardised with training-side
 statistics only; then a multinomial logistic regression with balanced class weights and a fixed
 L2 strength (sklearn's C), fitted to convergence with L-BFGS. Nothing is tuned.
+
+The same probe on the raw frames' apex-minus-onset grey levels (ProbeConfig.features) measures
+how much of the movement the raw stream can see, alone or beside the flow.
 """
 
 from __future__ import annotations
@@ -21,8 +24,13 @@ from mexp import folds as folds_lib
 from mexp.preprocess import motion
 
 
+_FEATURE_NAMES = {"flow": "onset->apex flow (u, v, |flow|)",
+                  "raw_diff": "apex-minus-onset raw grey levels"}
+
+
 def description(probe: config_lib.ProbeConfig) -> str:
-  return (f"linear probe: onset->apex flow (u, v, |flow|) area-pooled to {probe.grid}x{probe.grid}, "
+  read = " and ".join(_FEATURE_NAMES[f] for f in probe.features.split("+"))
+  return (f"linear probe: {read} area-pooled to {probe.grid}x{probe.grid}, "
           f"standardised on training subjects, multinomial logistic regression (C={probe.c}, "
           "balanced class weights), fixed, not tuned")
 
@@ -41,6 +49,24 @@ def flow_features(saliency_NxTxHxWxS: np.ndarray, apex_index_N: np.ndarray, grid
     uvm = np.concatenate([uv, np.linalg.norm(uv, axis=-1, keepdims=True)], axis=-1)
     out.append(cv2.resize(uvm, (grid, grid), interpolation=cv2.INTER_AREA).reshape(-1))
   return np.stack(out).astype(np.float32)
+
+
+def raw_diff_features(raw_NxTxHxWxC: np.ndarray, apex_index_N: np.ndarray, grid: int) -> np.ndarray:
+  """(N, grid * grid * C) features: each clip's apex frame minus its onset (first) frame, in grey
+  levels, area-pooled."""
+  out = []
+  for raw_TxHxWxC, t in zip(raw_NxTxHxWxC, apex_index_N):
+    diff = raw_TxHxWxC[t].astype(np.float32) - raw_TxHxWxC[0].astype(np.float32)
+    out.append(cv2.resize(diff, (grid, grid), interpolation=cv2.INTER_AREA).reshape(-1))
+  return np.stack(out).astype(np.float32)
+
+
+def features(probe: config_lib.ProbeConfig, clips) -> np.ndarray:
+  """(N, D): the probe's features of every clip, side by side in the order probe.features names."""
+  parts = {"flow": lambda: flow_features(clips.saliency_NxTxHxWxS, clips.apex_index_N, probe.grid),
+           "raw_diff": lambda: raw_diff_features(clips.raw_NxTxHxWxC, clips.apex_index_N,
+                                                 probe.grid)}
+  return np.concatenate([parts[f]() for f in probe.features.split("+")], axis=1)
 
 
 def balanced_weights(label_N: np.ndarray, num_classes: int) -> np.ndarray:
@@ -89,13 +115,13 @@ def probe_fold(features_NxD: np.ndarray, label_N: np.ndarray, train: np.ndarray,
   return np.asarray(jax.nn.softmax(x[test] @ params["w"] + params["b"], axis=-1))
 
 
-def applies(saliency_kind: str) -> bool:
-  """Whether a dataset's saliency holds the flow the probe reads."""
-  return saliency_kind in motion.FLOW_KINDS
+def applies(probe: config_lib.ProbeConfig, saliency_kind: str) -> bool:
+  """Whether a dataset holds what the probe reads (flow: a flow-type saliency)."""
+  return "flow" not in probe.features.split("+") or saliency_kind in motion.FLOW_KINDS
 
 
-def check_flow(saliency_kind: str) -> None:
-  if not applies(saliency_kind):
+def check_flow(probe: config_lib.ProbeConfig, saliency_kind: str) -> None:
+  if not applies(probe, saliency_kind):
     raise ValueError(f"the linear probe needs a flow saliency ({', '.join(motion.FLOW_KINDS)}), "
                      f"not {saliency_kind!r}; pick a builder config such as "
                      "t16_32x32_grey_ststnet_apex_a128")
@@ -103,12 +129,12 @@ def check_flow(saliency_kind: str) -> None:
 
 def cross_validate(probe: config_lib.ProbeConfig, clips, folds: list[folds_lib.Fold]) -> list[dict]:
   """Per fold, the probe's test predictions in the format of a fold's predictions.json."""
-  check_flow(clips.saliency_kind)
-  features = flow_features(clips.saliency_NxTxHxWxS, clips.apex_index_N, probe.grid)
+  check_flow(probe, clips.saliency_kind)
+  features_NxD = features(probe, clips)
   rows = []
   for fold in folds:
     train = np.concatenate([fold.train, fold.val])  # no model selection: validation is training
-    probs = probe_fold(features, clips.label_N, train, fold.test, len(clips.classes), probe)
+    probs = probe_fold(features_NxD, clips.label_N, train, fold.test, len(clips.classes), probe)
     rows.append({"clip": clips.clip_N[fold.test].tolist(),
                  "subject": clips.subject_N[fold.test].tolist(),
                  "label": clips.label_N[fold.test].tolist(), "probabilities": probs.tolist()})

@@ -103,6 +103,9 @@ class ModelConfig:
   # that stream's features before they are concatenated (LayerScale); () = no scale. A stream
   # started at 0 joins only as far as the training loss asks for it.
   stream_scale_init: tuple[float, ...] = ()
+  # What the raw stream sees: 'frames' (as stored, standardised per clip) or 'changes' (each
+  # pixel's mean over the clip removed: the movement without the subject's face).
+  raw_input: str = "frames"
   norm: str = "none"  # 'none', 'group' or 'layer' (LayerNorm over channels: slow here, and it
   # erases the per-pixel motion magnitude the saliency stream carries)
   conv: str = "auto"  # 'auto' (by backend), 'xla' (lax conv), 'taps' (2D convs over time taps)
@@ -129,9 +132,15 @@ class AugmentConfig:
 @dataclasses.dataclass(frozen=True)
 class ProbeConfig:
   """The floor (mexp.baselines): a linear probe on onset -> apex flow, fixed, never tuned."""
-  grid: int = 8  # flow area-pooled to grid x grid
+  grid: int = 8  # features area-pooled to grid x grid
   c: float = 0.1  # inverse L2 strength, as sklearn's LogisticRegression(C=...)
   steps: int = 300  # L-BFGS iterations (converged: the objective is convex)
+  # What the probe reads at the apex: 'flow' (u, v, |flow|: the floor), 'raw_diff' (the stored
+  # raw frames' apex minus onset grey levels: what the raw stream can see move), or both.
+  features: str = "flow"
+
+
+PROBE_FEATURES = ("flow", "raw_diff", "flow+raw_diff")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -305,6 +314,7 @@ def validate(config: Config, num_devices: int = 1) -> None:
       ("model.stream_scale_init", len(m.stream_scale_init) in (0, len(m.streams))
        and all(math.isfinite(v) for v in m.stream_scale_init),
        f"expected () or one finite value per stream of {m.streams}"),
+      ("model.raw_input", m.raw_input in ("frames", "changes"), "expected 'frames' or 'changes'"),
       ("model.norm", m.norm in ("none", "group", "layer"), "expected 'none', 'group' or 'layer'"),
       ("model.conv", m.conv in ("auto", "xla", "taps", "im2col"),
        "expected 'auto', 'xla', 'taps' or 'im2col'"),
@@ -319,6 +329,8 @@ def validate(config: Config, num_devices: int = 1) -> None:
       ("augment.max_shift", a.max_shift >= 0, "must be >= 0"),
       ("augment.max_time_shift", a.max_time_shift >= 0, "must be >= 0"),
       ("probe.grid", p.grid >= 1, "must be >= 1"),
+      ("probe.features", p.features in PROBE_FEATURES, "expected " + ", ".join(
+          repr(f) for f in PROBE_FEATURES)),
       ("probe.c", 0 < p.c < math.inf, "must be > 0"),
       ("probe.steps", p.steps >= 1, "must be >= 1"),
       ("workdir", config.workdir != "", "must name a folder"),

@@ -189,7 +189,7 @@ def _pooled(rows: list[dict], classes) -> dict:
 
 def floor(config: config_lib.Config, clips: pipeline.Clips, folds) -> dict | None:
   """The linear probe on the same folds: protocol and pooled metrics; None without flow."""
-  if not baselines.applies(clips.saliency_kind):
+  if not baselines.applies(config.probe, clips.saliency_kind):
     return None
   rows = baselines.cross_validate(config.probe, clips, folds)
   return {"protocol": protocol(config, clips, len(folds), baselines.description(config.probe),

@@ -82,6 +82,13 @@ def _pool_head(x_BxTxHxWxC: jax.Array, head_pool: str) -> jax.Array:
   raise ValueError(f"unknown head_pool {head_pool!r}; expected 'mean' or 'time'")
 
 
+def changes(x_BxTxHxWxC: jax.Array) -> jax.Array:
+  """Each pixel's mean over the clip removed, then unit deviation per clip and channel: what
+  changes in the clip, with the face's static appearance (who the subject is) taken out."""
+  centred = x_BxTxHxWxC - jnp.mean(x_BxTxHxWxC, axis=1, keepdims=True)
+  return centred / (jnp.std(centred, axis=(1, 2, 3), keepdims=True) + 1e-3)
+
+
 class TwoStream3DCNN(nn.Module):
   """Per-stream 3D CNNs, concatenated, shared 3D convs, global pooling and a dense head.
 
@@ -94,6 +101,8 @@ class TwoStream3DCNN(nn.Module):
   def __call__(self, raw_BxTxHxWxC: jax.Array, saliency_BxTxHxWxS: jax.Array, *,
                train: bool) -> jax.Array:
     cfg = self.config
+    if cfg.raw_input == "changes":
+      raw_BxTxHxWxC = changes(raw_BxTxHxWxC)
     inputs = {"raw": raw_BxTxHxWxC, "saliency": saliency_BxTxHxWxS}
     if not cfg.streams or set(cfg.streams) - set(inputs):
       raise ValueError(f"streams must be a non-empty subset of {tuple(inputs)}, not {cfg.streams}")

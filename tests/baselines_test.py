@@ -146,21 +146,69 @@ def test_cross_validate_predicts_every_clip_once_from_the_apex(kind):
 
 @pytest.mark.parametrize("kind", ["median", "onset", "strain"])
 def test_check_flow_refuses_other_kinds(kind):
-  with pytest.raises(ValueError, match=f"needs a flow saliency .*not '{kind}'"):
-    baselines.check_flow(kind)
+  for features in ("flow", "flow+raw_diff"):
+    with pytest.raises(ValueError, match=f"needs a flow saliency .*not '{kind}'"):
+      baselines.check_flow(config_lib.ProbeConfig(features=features), kind)
   clips = _flow_clips()
   clips = pipeline.Clips(**{**clips.__dict__, "saliency_kind": kind})
   with pytest.raises(ValueError, match="needs a flow saliency"):
     baselines.cross_validate(config_lib.ProbeConfig(), clips, [])
+  baselines.check_flow(config_lib.ProbeConfig(features="raw_diff"), kind)  # reads no flow
 
 
 def test_check_flow_accepts_flow_kinds():
   for kind in ("flow", "ststnet"):
-    baselines.check_flow(kind)  # no error
+    baselines.check_flow(config_lib.ProbeConfig(), kind)  # no error
+
+
+def test_raw_diff_features_are_apex_minus_onset_pooled():
+  raw = np.full((2, 3, 4, 4, 1), 100, np.uint8)
+  raw[0, 2, :2] = 110  # clip 0's apex (index 2): top half 10 grey levels brighter than onset
+  raw[1, 0, :, :2] = 50  # clip 1's onset darker on the left: apex (index 1) minus onset = +50
+  raw[1, 2] = 0  # a frame other than the apex and onset: ignored
+  out = baselines.raw_diff_features(raw, np.array([2, 1]), grid=2)
+  assert out.shape == (2, 4) and out.dtype == np.float32
+  np.testing.assert_array_equal(out[0].reshape(2, 2), [[10, 10], [0, 0]])
+  np.testing.assert_array_equal(out[1].reshape(2, 2), [[50, 0], [50, 0]])  # no uint8 wrap-around
+
+
+def _raw_moving_clips():
+  """3 classes whose apex frame brightens the top, the left or the bottom of a random face."""
+  rng = np.random.default_rng(1)
+  n, t = 12, 3
+  label = (np.arange(n) % 3).astype(np.int32)
+  raw = np.repeat(rng.integers(60, 200, (n, 1, 8, 8, 1)), t, axis=1).astype(np.uint8)
+  region = {0: np.s_[:4, :], 1: np.s_[:, :4], 2: np.s_[4:, :]}
+  for i in range(n):
+    raw[i, 1][region[label[i]]] += 20
+  clips = _flow_clips("median")  # no flow at all
+  return pipeline.Clips(**{**clips.__dict__, "raw_NxTxHxWxC": raw, "label_N": label,
+                           "apex_index_N": np.ones(n, np.int32)})
+
+
+def test_cross_validate_on_raw_differences_without_flow():
+  clips = _raw_moving_clips()
+  folds = folds_lib.make_folds(clips.subject_N, "loso")
+  probe = config_lib.ProbeConfig(grid=2, c=0.1, steps=50, features="raw_diff")
+  rows = baselines.cross_validate(probe, clips, folds)
+  for r in rows:  # each subject's face differs; the movement does not
+    np.testing.assert_array_equal(np.argmax(r["probabilities"], 1), r["label"])
+
+
+def test_features_side_by_side_in_the_named_order():
+  clips = _flow_clips()
+  both = baselines.features(config_lib.ProbeConfig(grid=2, features="flow+raw_diff"), clips)
+  flow = baselines.flow_features(clips.saliency_NxTxHxWxS, clips.apex_index_N, 2)
+  raw = baselines.raw_diff_features(clips.raw_NxTxHxWxC, clips.apex_index_N, 2)
+  np.testing.assert_array_equal(both, np.concatenate([flow, raw], 1))
 
 
 def test_probe_config_defaults_and_description():
   probe = config_lib.ProbeConfig()
   assert (probe.grid, probe.c, probe.steps) == (8, 0.1, 300)
   text = baselines.description(probe)
-  assert text.startswith("linear probe") and "8x8" in text and "C=0.1" in text
+  assert text.startswith("linear probe: onset->apex flow (u, v, |flow|) area-pooled to 8x8")
+  assert "C=0.1" in text and probe.features == "flow"
+  both = baselines.description(config_lib.ProbeConfig(features="flow+raw_diff"))
+  assert both.startswith("linear probe: onset->apex flow (u, v, |flow|) and apex-minus-onset "
+                         "raw grey levels area-pooled to 8x8")

@@ -95,6 +95,9 @@ def _with(config, **changes):
      "[0, 1) per stream of ('raw', 'saliency')"),
     ("model.stream_dropout", (0.5, 1.0), "model.stream_dropout (0.5, 1.0): expected () or one "
      "rate in [0, 1) per stream of ('raw', 'saliency')"),
+    ("model.raw_input", "diff", "model.raw_input 'diff': expected 'frames' or 'changes'"),
+    ("probe.features", "raw", "probe.features 'raw': expected 'flow', 'raw_diff', "
+     "'flow+raw_diff'"),
     ("model.stream_scale_init", (0.0,), "model.stream_scale_init (0.0,): expected () or one "
      "finite value per stream of ('raw', 'saliency')"),
     ("model.stream_scale_init", (0.0, float("inf")), "model.stream_scale_init (0.0, inf): "

@@ -68,6 +68,12 @@ def test_variant_flag_picks_the_config(experiments):
   probe = linear_probe.get_config()
   assert probe.workdir == "workdir/linear_probe" and probe.probe == config_lib.ProbeConfig(8, 0.1)
   assert probe.data == two_stream.get_config().data
+  config, variant = run.config_from_argv(linear_probe.get_config, ["--variant", "flow+raw_diff"])
+  assert config.probe == config_lib.ProbeConfig(8, 0.1, features="flow+raw_diff")
+  assert config.workdir == "workdir/linear_probe_flow_raw_diff" and config.data == probe.data
+  assert linear_probe.get_config("raw_diff").workdir == "workdir/linear_probe_raw_diff"
+  with pytest.raises(ValueError, match="unknown variant 'rgb'; expected one of flow, raw_diff, "):
+    linear_probe.get_config("rgb")
 
 
 def _argv(tiny, workdir, builder_config=STSTNET):
@@ -128,6 +134,12 @@ def test_linear_probe_refuses_a_saliency_without_flow(experiments, tiny_casme2, 
   err = capsys.readouterr().err
   assert err.startswith("error: the linear probe needs a flow saliency (flow, ststnet), not "
                         "'median'") and len(err.strip().splitlines()) == 1
+  # The raw frames' differences need no flow: the same build, probed end to end.
+  argv = _argv(tiny_casme2, tmp_path / "raw", builder_config="t4_16x16_grey_median")
+  assert run.main(linear_probe.get_config, ["--variant", "raw_diff"] + argv, probe_only=True) == 0
+  results = json.loads((tmp_path / "raw" / "results.json").read_text())
+  assert "linear probe: apex-minus-onset raw grey levels area-pooled" in results["protocol"]
+  assert results["metrics"]["n"] == 12
 
 
 MEDIAN = "t4_16x16_grey_median"

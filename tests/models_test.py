@@ -131,3 +131,33 @@ def test_stream_scale_at_zero_starts_without_the_stream_and_learns_it():
     return jnp.sum(model.apply({"params": p}, other_raw, sal, train=False)[:, 0])
   grads = jax.grad(loss)(params)
   assert np.any(np.asarray(grads["raw_scale"]) != 0)  # the gate opens if the loss asks
+
+
+def test_changes_remove_the_static_face_and_keep_the_movement():
+  rng = np.random.default_rng(0)
+  moving = np.zeros((1, 4, 6, 6, 1), np.float32)
+  moving[0, 2:, 2, 3] = 1.0  # one pixel brightens for the clip's second half
+  face = rng.normal(size=(1, 1, 6, 6, 1)).astype(np.float32)  # a subject: constant over time
+  out = np.asarray(models.changes(jnp.asarray(moving + face)))
+  np.testing.assert_allclose(out, np.asarray(models.changes(jnp.asarray(moving))), atol=1e-5)
+  changed = np.zeros((6, 6), bool)
+  changed[2, 3] = True
+  np.testing.assert_allclose(out[0][:, ~changed], 0, atol=1e-6)  # static pixels: nothing
+  assert np.all(out[0, :2, 2, 3] < 0) and np.all(out[0, 2:, 2, 3] > 0)  # before/after the change
+  np.testing.assert_allclose(np.std(out), 1, rtol=0.02)  # up to the 1e-3 guard
+
+
+def test_raw_changes_make_the_model_blind_to_the_subjects_face():
+  cfg = config_lib.ModelConfig(width_factor=1 / 64, shared_widths=(64,), dense=(8,), dropout=0.0,
+                               raw_input="changes")
+  model = models.TwoStream3DCNN(cfg, 3)
+  raw = jax.random.normal(jax.random.key(1), (2, 4, 8, 8, 1))
+  sal = jax.random.normal(jax.random.key(2), (2, 4, 8, 8, 3))
+  params = model.init(jax.random.key(0), raw, sal, train=False)["params"]
+  face = jax.random.normal(jax.random.key(3), (2, 1, 8, 8, 1))
+  a = model.apply({"params": params}, raw, sal, train=False)
+  np.testing.assert_allclose(a, model.apply({"params": params}, raw + face, sal, train=False),
+                             rtol=1e-4, atol=1e-5)
+  frames = models.TwoStream3DCNN(dataclasses.replace(cfg, raw_input="frames"), 3)
+  b = frames.apply({"params": params}, raw + face, sal, train=False)
+  assert not np.allclose(a, b, atol=1e-3)  # the stored frames do carry the face
