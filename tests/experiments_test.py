@@ -52,6 +52,7 @@ def test_two_stream_variants(experiments):
   scales = {v: c.model.stream_scale_init for v, c in configs.items()}  # one per stream, raw at 0
   assert scales == {"two_stream": (0.0, 1.0), "raw_only": (), "saliency_only": (),
                     "seed_median": (0.0, 1.0)}
+  assert all(c.model.raw_input == "changes" for c in configs.values())
   with pytest.raises(ValueError, match="unknown variant 'rgb'; expected one of two_stream, "):
     two_stream.get_config("rgb")
 
