@@ -287,10 +287,20 @@ IMPLS = {"xla": conv3d_xla, "taps": conv3d_time_folded, "im2col": conv3d_im2col,
          "chunked": conv3d_chunked}
 
 
-def pick_conv(impl: str, backend: str | None = None):
-  """'auto': XLA's convolution on GPU/TPU, conv3d_chunked on CPU; else IMPLS[impl]."""
+# Up to this many output channels, auto on CPU takes conv3d_time_folded: XLA's 2D convolution
+# beats the patch-matrix steps there, whose skinny matmuls leave the cores idle (measured by
+# benchmarks/layers.py: 3 -> 8 channels at 32x32, fwd+bwd 9 ms against 33 ms).
+NARROW = 16
+
+
+def pick_conv(impl: str, backend: str | None = None, features: int | None = None):
+  """'auto': XLA's convolution on GPU/TPU; on CPU conv3d_time_folded up to NARROW output
+  channels (`features`), else conv3d_chunked. Any other name: IMPLS[impl]."""
   if impl == "auto":
-    impl = "xla" if (backend or jax.default_backend()) != "cpu" else "chunked"
+    if (backend or jax.default_backend()) != "cpu":
+      impl = "xla"
+    else:
+      impl = "taps" if features is not None and features <= NARROW else "chunked"
   return IMPLS[impl]
 
 
@@ -307,7 +317,7 @@ def conv3d_pooled(x_BxTxHxWxC: jax.Array, kernel_3x3x3xCxO: jax.Array,
   Returns:
     (B, T // pool[0], H // pool[1], W // pool[2], O).
   """
-  conv = pick_conv(impl)
+  conv = pick_conv(impl, features=kernel_3x3x3xCxO.shape[-1])
   if conv is conv3d_chunked and x_BxTxHxWxC.shape[1] % pool[0] == 0:
     return conv3d_max_pool(x_BxTxHxWxC, kernel_3x3x3xCxO, tuple(pool))
   return max_pool3d(conv(x_BxTxHxWxC, kernel_3x3x3xCxO), pool)

@@ -86,8 +86,11 @@ def protocol(config: config_lib.Config, clips: pipeline.Clips, n_folds: int,
 def model_stats(config: config_lib.Config, clips: pipeline.Clips) -> dict:
   """Parameter count and forward GFLOPs per clip of the configured model on these clips."""
   model = models.TwoStream3DCNN(config.model, len(clips.classes))
-  raw, sal = pipeline.to_float(clips.raw_NxTxHxWxC[:1], clips.saliency_NxTxHxWxS[:1])
-  params = model.init(jax.random.key(0), raw, sal, train=False)["params"]
+  # Shapes only (jax.eval_shape): counting and costing the model compiles nothing.
+  raw, sal = (jax.ShapeDtypeStruct((1,) + x.shape[1:], np.float32)
+              for x in (clips.raw_NxTxHxWxC, clips.saliency_NxTxHxWxS))
+  params = jax.eval_shape(lambda r, s: model.init(jax.random.key(0), r, s, train=False)["params"],
+                          raw, sal)
   return {"parameters": models.parameter_count(params),
           "forward_gflops_per_clip": round(models.forward_gflops(model, params, raw, sal), 4),
           "input_raw": list(clips.raw_NxTxHxWxC.shape[1:]),

@@ -30,7 +30,7 @@ class Conv3D(nn.Module):
     bias = self.param("bias", nn.initializers.zeros_init(), (self.features,))
     if self.pool:
       return conv3d_pooled(x_BxTxHxWxC, kernel, self.pool, self.impl) + bias
-    return pick_conv(self.impl)(x_BxTxHxWxC, kernel) + bias
+    return pick_conv(self.impl, features=self.features)(x_BxTxHxWxC, kernel) + bias
 
 
 def _norm(kind: str):
@@ -139,8 +139,9 @@ def parameter_count(params) -> int:
 
 
 def forward_gflops(model: TwoStream3DCNN, params, raw_1xTxHxWxC, saliency_1xTxHxWxS) -> float:
-  """Forward GFLOPs for one clip, from XLA's cost analysis of the compiled forward pass."""
+  """Forward GFLOPs for one clip, from XLA's cost analysis of the lowered forward pass (arrays or
+  jax.ShapeDtypeStructs: nothing is compiled)."""
   fn = jax.jit(lambda p, r, s: model.apply({"params": p}, r, s, train=False))
-  cost = fn.lower(params, raw_1xTxHxWxC, saliency_1xTxHxWxS).compile().cost_analysis()
+  cost = fn.lower(params, raw_1xTxHxWxC, saliency_1xTxHxWxS).cost_analysis()
   cost = cost[0] if isinstance(cost, (list, tuple)) else cost
   return float(cost.get("flops", 0.0)) / 1e9

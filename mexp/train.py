@@ -45,16 +45,32 @@ def make_schedule(optim: config_lib.OptimConfig, steps_per_epoch: int) -> optax.
                                             end_value=optim.learning_rate * 0.01)
 
 
+@functools.lru_cache(maxsize=None)
 def make_optimizer(optim: config_lib.OptimConfig, steps_per_epoch: int):
+  """AdamW on make_schedule, clipped; one object per (optim, steps_per_epoch), so that folds with
+  as many steps per epoch share their compiled steps."""
   tx = optax.adamw(make_schedule(optim, steps_per_epoch), weight_decay=optim.weight_decay)
   return optax.chain(optax.clip_by_global_norm(optim.grad_clip), tx) if optim.grad_clip else tx
 
 
+@functools.lru_cache(maxsize=None)
+def _model(model_config: config_lib.ModelConfig, num_classes: int) -> models.TwoStream3DCNN:
+  # One module per config: its bound `apply` (a static part of the state) is then the same
+  # object in every fold, so the jitted steps compile once, not once per fold.
+  return models.TwoStream3DCNN(model_config, num_classes)
+
+
+@functools.lru_cache(maxsize=None)
+def _init(model: models.TwoStream3DCNN):
+  # Jitted: one compilation, where eager init compiles each layer's initialiser and convolution.
+  return jax.jit(lambda rng, raw, sal: model.init(rng, raw, sal, train=False)["params"])
+
+
 def create_state(config: config_lib.Config, num_classes: int, sample: pipeline.Clips,
                  class_weights_K: np.ndarray, steps_per_epoch: int, rng: jax.Array) -> TrainState:
-  model = models.TwoStream3DCNN(config.model, num_classes)
+  model = _model(config.model, num_classes)
   raw, sal = pipeline.to_float(sample.raw_NxTxHxWxC[:1], sample.saliency_NxTxHxWxS[:1])
-  params = model.init(rng, raw, sal, train=False)["params"]
+  params = _init(model)(rng, raw, sal)
   return TrainState.create(apply_fn=model.apply, params=params,
                            tx=make_optimizer(config.optim, steps_per_epoch),
                            class_weights_K=jnp.asarray(class_weights_K))

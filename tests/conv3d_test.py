@@ -88,8 +88,24 @@ def test_max_pool3d_matches_nn_max_pool(pool):
                              grad(lambda x: nn.max_pool(x, pool, strides=pool)), atol=1e-6)
 
 
-def test_auto_picks_by_backend():
+def test_auto_picks_by_backend_and_width():
   assert conv3d.pick_conv("auto", "cpu") is conv3d.conv3d_chunked
-  assert conv3d.pick_conv("auto", "gpu") is conv3d.conv3d_xla
+  assert conv3d.pick_conv("auto", "cpu", features=conv3d.NARROW + 1) is conv3d.conv3d_chunked
+  assert conv3d.pick_conv("auto", "cpu", features=conv3d.NARROW) is conv3d.conv3d_time_folded
+  assert conv3d.pick_conv("auto", "gpu", features=8) is conv3d.conv3d_xla
   assert conv3d.pick_conv("auto", "tpu") is conv3d.conv3d_xla
   assert conv3d.pick_conv("taps", "cpu") is conv3d.conv3d_time_folded
+
+
+def test_pooled_auto_matches_xla_at_narrow_and_wide_widths():
+  x = jax.random.normal(jax.random.key(0), (2, 4, 6, 6, 3))
+  for out in (conv3d.NARROW, conv3d.NARROW + 1):  # time-folded 2D conv, then the fused steps
+    kernel = jax.random.normal(jax.random.key(1), (3, 3, 3, 3, out)) * 0.1
+    def loss(conv, x, k):
+      return jnp.sum(jnp.tanh(conv(x, k)))
+    auto = lambda x, k: conv3d.conv3d_pooled(x, k, (2, 2, 2), "auto")  # noqa: E731
+    xla = lambda x, k: conv3d.max_pool3d(conv3d.conv3d_xla(x, k), (2, 2, 2))  # noqa: E731
+    np.testing.assert_allclose(auto(x, kernel), xla(x, kernel), rtol=1e-5, atol=1e-5)
+    for a, b in zip(jax.grad(loss, argnums=(1, 2))(auto, x, kernel),
+                    jax.grad(loss, argnums=(1, 2))(xla, x, kernel)):
+      np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4)
