@@ -51,6 +51,22 @@ def test_train_steps_lower_the_loss_on_a_tiny_batch():
   assert losses[-1] < 0.7 * losses[0], losses
 
 
+def test_folds_share_one_compiled_step():
+  # Each fold builds its own state (own weights, class weights, key); with as many steps per
+  # epoch, the jitted steps must not compile again for it.
+  mesh = pipeline.data_mesh()
+  clips = _clips()
+  step, evaluate = train.compile_steps(mesh, CONFIG, "median")
+  batch = pipeline.shard_batch(clips, np.arange(4), np.ones(4, np.float32), mesh)
+  for fold in range(3):
+    weights = np.array([1.0, 1.0 + fold, 0.5], np.float32)
+    state = train.create_state(CONFIG, 3, clips, weights, 10, jax.random.key(fold))
+    state = jax.device_put(state, jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec()))
+    state, _ = step(state, batch, jax.random.key(0))
+    evaluate(state, batch)
+  assert step._cache_size() == 1 and evaluate._cache_size() == 1
+
+
 def test_train_step_sums_loss_correct_count_and_grad_norm():
   mesh = pipeline.data_mesh()
   clips = _clips()
