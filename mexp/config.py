@@ -106,6 +106,10 @@ class ModelConfig:
   # What the raw stream sees: 'frames' (as stored, standardised per clip) or 'changes' (each
   # pixel's mean over the clip removed: the movement without the subject's face).
   raw_input: str = "frames"
+  # A linear path beside the deep one (wide and deep): the saliency clip's mean over time,
+  # area-pooled to motion_path_grid x motion_path_grid, through one Dense layer whose logits are
+  # added to the deep head's; 0 = none. It gives the network the floor's view of the motion.
+  motion_path_grid: int = 0
   norm: str = "none"  # 'none', 'group' or 'layer' (LayerNorm over channels: slow here, and it
   # erases the per-pixel motion magnitude the saliency stream carries)
   conv: str = "auto"  # 'auto' (by backend), 'xla' (lax conv), 'taps' (2D convs over time taps)

@@ -131,7 +131,23 @@ class TwoStream3DCNN(nn.Module):
     for i, width in enumerate(cfg.dense):
       x = nn.relu(nn.Dense(width, name=f"dense{i}")(x))
       x = nn.Dropout(cfg.dropout, deterministic=not train)(x)
-    return nn.Dense(self.num_classes, name="head")(x)
+    logits = nn.Dense(self.num_classes, name="head")(x)
+    if cfg.motion_path_grid:
+      if "saliency" not in cfg.streams:
+        raise ValueError(f"motion_path_grid reads the saliency clip: streams {cfg.streams} have none")
+      pooled = area_pool(jnp.mean(saliency_BxTxHxWxS, axis=1), cfg.motion_path_grid)
+      logits = logits + nn.Dense(self.num_classes, name="motion_path")(
+          pooled.reshape(pooled.shape[0], -1))
+    return logits
+
+
+def area_pool(x_BxHxWxC: jax.Array, grid: int) -> jax.Array:
+  """Means over a grid x grid tiling of (H, W) (remainders dropped): (B, grid, grid, C)."""
+  b, h, w, c = x_BxHxWxC.shape
+  if grid > min(h, w):
+    raise ValueError(f"motion_path_grid {grid} exceeds the {h}x{w} input")
+  x = x_BxHxWxC[:, :h // grid * grid, :w // grid * grid]
+  return x.reshape(b, grid, h // grid, grid, w // grid, c).mean(axis=(2, 4))
 
 
 def parameter_count(params) -> int:

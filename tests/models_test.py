@@ -161,3 +161,32 @@ def test_raw_changes_make_the_model_blind_to_the_subjects_face():
   frames = models.TwoStream3DCNN(dataclasses.replace(cfg, raw_input="frames"), 3)
   b = frames.apply({"params": params}, raw + face, sal, train=False)
   assert not np.allclose(a, b, atol=1e-3)  # the stored frames do carry the face
+
+
+def test_area_pool_known_answer():
+  x = jnp.arange(2 * 4 * 6 * 1, dtype=jnp.float32).reshape(2, 4, 6, 1)
+  out = np.asarray(models.area_pool(x, 2))  # 2x3 tiles of the 4x6 image
+  np.testing.assert_allclose(out[0, :, :, 0], [[4.0, 7.0], [16.0, 19.0]])
+  assert out.shape == (2, 2, 2, 1)
+  with pytest.raises(ValueError, match="motion_path_grid 5 exceeds the 4x6"):
+    models.area_pool(x, 5)
+
+
+def test_motion_path_adds_a_linear_view_of_the_mean_motion():
+  cfg = config_lib.ModelConfig(width_factor=1 / 64, shared_widths=(64,), dense=(8,), dropout=0.0,
+                               motion_path_grid=2)
+  model = models.TwoStream3DCNN(cfg, 3)
+  raw = jax.random.normal(jax.random.key(1), (2, 4, 8, 8, 1))
+  sal = jax.random.normal(jax.random.key(2), (2, 4, 8, 8, 3))
+  params = model.init(jax.random.key(0), raw, sal, train=False)["params"]
+  assert params["motion_path"]["kernel"].shape == (2 * 2 * 3, 3)
+  plain = models.TwoStream3DCNN(dataclasses.replace(cfg, motion_path_grid=0), 3)
+  deep = plain.apply({"params": {k: v for k, v in params.items() if k != "motion_path"}},
+                     raw, sal, train=False)
+  pooled = np.asarray(sal).mean(1).reshape(2, 2, 4, 2, 4, 3).mean((2, 4)).reshape(2, -1)
+  expected = deep + pooled @ params["motion_path"]["kernel"] + params["motion_path"]["bias"]
+  np.testing.assert_allclose(model.apply({"params": params}, raw, sal, train=False), expected,
+                             rtol=1e-4, atol=1e-5)
+  raw_only = models.TwoStream3DCNN(dataclasses.replace(cfg, streams=("raw",)), 3)
+  with pytest.raises(ValueError, match="reads the saliency clip"):
+    raw_only.init(jax.random.key(0), raw, sal, train=False)
