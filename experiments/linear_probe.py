@@ -1,6 +1,6 @@
 """The floor: a linear probe on onset -> apex flow, on the folds and data of two_stream.py.
 
-Run: python experiments/linear_probe.py [--variant raw_diff] [--manual_dir CASME2_DIR --folds loso]
+Run: python experiments/linear_probe.py [--variant raw_diff] [--manual_dir CASME2_DIR]
 
 Variants: flow (the floor; default), raw_diff (the raw frames' apex minus onset: how much of the
 movement the raw stream can see), flow+raw_diff (whether the raw frames add to the flow).

@@ -53,6 +53,9 @@ def test_two_stream_variants(experiments):
   assert scales == {"two_stream": (0.0, 1.0), "raw_only": (), "saliency_only": (),
                     "seed_median": (0.0, 1.0)}
   assert all(c.model.raw_input == "changes" for c in configs.values())
+  grids = {v: c.model.motion_path_grid for v, c in configs.items()}  # needs a saliency stream
+  assert grids == {"two_stream": 8, "raw_only": 0, "saliency_only": 8, "seed_median": 8}
+  assert {c.data.folds for c in configs.values()} == {"loso"}
   with pytest.raises(ValueError, match="unknown variant 'rgb'; expected one of two_stream, "):
     two_stream.get_config("rgb")
 
