@@ -124,6 +124,9 @@ class OptimConfig:
   weight_decay: float = 1e-4
   grad_clip: float | None = 1.0
   class_weighted: bool = True  # inverse-frequency weights: CASME II is strongly imbalanced
+  # Polyak average of the weights, min(decay, (1 + step) / (10 + step)) per step; evaluation,
+  # checkpoints' predictions and deployment use it. 0: off (the last weights are used).
+  ema_decay: float = 0.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -328,6 +331,7 @@ def validate(config: Config, num_devices: int = 1) -> None:
       ("optim.learning_rate", 0 < o.learning_rate < math.inf, "must be > 0"),
       ("optim.warmup_epochs", o.warmup_epochs >= 0, "must be >= 0"),
       ("optim.weight_decay", 0 <= o.weight_decay < math.inf, "must be >= 0"),
+      ("optim.ema_decay", 0 <= o.ema_decay < 1, "must be in [0, 1)"),
       ("optim.grad_clip", o.grad_clip is None or 0 < o.grad_clip < math.inf,
        "must be > 0, or None for no clipping"),
       ("augment.max_shift", a.max_shift >= 0, "must be >= 0"),

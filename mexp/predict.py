@@ -38,7 +38,7 @@ class Predictor:
   config: config_lib.Config
   spec: clip_lib.ClipSpec
   classes: tuple[str, ...]
-  state: object
+  params: object  # the weights to predict with (the Polyak average when training kept one)
   forward: object  # jitted (params, raw_1xTxHxWxC, saliency_1xTxHxWxS) -> probabilities_1xK
   checkpoint: Path | None = None  # named when the model gives non-finite probabilities
 
@@ -83,9 +83,9 @@ def load(workdir: str | Path) -> Predictor:
   forward = jax.jit(lambda params, raw, sal: jax.nn.softmax(
       state.apply_fn({"params": params}, raw, sal, train=False), axis=-1))
   raw, sal = pipeline.to_float(dummy.raw_NxTxHxWxC, dummy.saliency_NxTxHxWxS)
-  predictor = Predictor(config=config, spec=spec, classes=classes, state=state, forward=forward,
-                        checkpoint=checkpoint_dir)
-  _finite(predictor, forward(state.params, raw, sal))  # compile now, not on the first event
+  predictor = Predictor(config=config, spec=spec, classes=classes,
+                        params=train.eval_params(state), forward=forward, checkpoint=checkpoint_dir)
+  _finite(predictor, forward(predictor.params, raw, sal))  # compile now, not on the first event
   return predictor
 
 
@@ -143,7 +143,7 @@ def classify(predictor: Predictor, frames_NxHxWx3: np.ndarray, numbers_N: np.nda
   except face.NoFaceError as e:
     raise PredictError(f"{e} at frame {onset}") from None
   raw, sal = pipeline.to_float(out.raw_TxHxWxC[None], out.saliency_TxHxWxS[None])
-  return _finite(predictor, predictor.forward(predictor.state.params, raw, sal))[0]
+  return _finite(predictor, predictor.forward(predictor.params, raw, sal))[0]
 
 
 def spot_intervals(frames_NxHxWx3: np.ndarray, fps: float):

@@ -28,6 +28,19 @@ Metrics = dict[str, jax.Array]
 
 class TrainState(train_state.TrainState):
   class_weights_K: jax.Array = struct.field(pytree_node=True, default=None)
+  ema_params: Any = struct.field(pytree_node=True, default=None)  # None: no weight averaging
+
+
+def eval_params(state: TrainState):
+  """The weights to predict with: the Polyak average when the state keeps one."""
+  return state.params if state.ema_params is None else state.ema_params
+
+
+def update_ema(state: TrainState, decay: float) -> TrainState:
+  """ema <- d ema + (1 - d) params, with d = min(decay, (1 + step) / (10 + step))."""
+  d = jnp.minimum(decay, (1.0 + state.step) / (10.0 + state.step))
+  ema = jax.tree.map(lambda e, p: d * e + (1 - d) * p, state.ema_params, state.params)
+  return state.replace(ema_params=ema)
 
 
 def weighted_xent(logits_BxK, label_B, weights_K, mask_B) -> jax.Array:
@@ -71,13 +84,15 @@ def create_state(config: config_lib.Config, num_classes: int, sample: pipeline.C
   model = _model(config.model, num_classes)
   raw, sal = pipeline.to_float(sample.raw_NxTxHxWxC[:1], sample.saliency_NxTxHxWxS[:1])
   params = _init(model)(rng, raw, sal)
+  ema = jax.tree.map(jnp.copy, params) if config.optim.ema_decay else None
   return TrainState.create(apply_fn=model.apply, params=params,
                            tx=make_optimizer(config.optim, steps_per_epoch),
-                           class_weights_K=jnp.asarray(class_weights_K))
+                           class_weights_K=jnp.asarray(class_weights_K), ema_params=ema)
 
 
 def train_step(state: TrainState, batch: Batch, rng: jax.Array, *,
-               augment: config_lib.AugmentConfig, saliency_kind: str) -> tuple[TrainState, Metrics]:
+               augment: config_lib.AugmentConfig, saliency_kind: str,
+               ema_decay: float = 0.0) -> tuple[TrainState, Metrics]:
   """One optimiser step on a global batch sharded over the 'data' axis."""
   k_aug, k_drop = jax.random.split(rng)
   raw_BxTxHxWxC, sal_BxTxHxWxS = pipeline.to_float(batch["raw"], batch["saliency"])
@@ -96,19 +111,22 @@ def train_step(state: TrainState, batch: Batch, rng: jax.Array, *,
   correct = jnp.sum((jnp.argmax(logits_BxK, -1) == batch["label"]) * batch["mask"])
   # Summed over the epoch on the device and read once at its end (no per-step host sync).
   sums = jnp.stack([loss * count, correct, count, optax.tree.norm(grads) * count])
-  return state.apply_gradients(grads=grads), {"sums": sums}
+  state = state.apply_gradients(grads=grads)
+  return (update_ema(state, ema_decay) if ema_decay else state), {"sums": sums}
 
 
 def eval_step(state: TrainState, batch: Batch) -> jax.Array:
   """Class probabilities (B, K), no augmentation, no dropout."""
   raw, sal = pipeline.to_float(batch["raw"], batch["saliency"])
-  return jax.nn.softmax(state.apply_fn({"params": state.params}, raw, sal, train=False), axis=-1)
+  return jax.nn.softmax(state.apply_fn({"params": eval_params(state)}, raw, sal, train=False),
+                        axis=-1)
 
 
 def compile_steps(mesh, config: config_lib.Config, saliency_kind: str):
   """The jitted steps: state replicated (P()), batch sharded (P('data')), state donated."""
   replicated, sharded = NamedSharding(mesh, P()), NamedSharding(mesh, P("data"))
-  train = jax.jit(functools.partial(train_step, augment=config.augment, saliency_kind=saliency_kind),
+  train = jax.jit(functools.partial(train_step, augment=config.augment, saliency_kind=saliency_kind,
+                                    ema_decay=config.optim.ema_decay),
                   in_shardings=(replicated, sharded, replicated),
                   out_shardings=(replicated, replicated), donate_argnums=0)
   evaluate = jax.jit(eval_step, in_shardings=(replicated, sharded), out_shardings=replicated)

@@ -89,6 +89,7 @@ def _with(config, **changes):
     ("optim.learning_rate", 0.0, "--learning_rate 0.0: must be > 0"),
     ("optim.learning_rate", float("nan"), "--learning_rate nan: must be > 0"),
     ("optim.grad_clip", -1.0, "optim.grad_clip -1.0: must be > 0, or None for no clipping"),
+    ("optim.ema_decay", 1.0, "optim.ema_decay 1.0: must be in [0, 1)"),
     ("model.width_factor", 0.0, "--width_factor 0.0: must be > 0"),
     ("model.dropout", 1.0, "model.dropout 1.0: must be in [0, 1)"),
     ("model.stream_dropout", (0.5,), "model.stream_dropout (0.5,): expected () or one rate in "

@@ -69,6 +69,31 @@ def test_folds_share_one_compiled_step():
   assert sizes[1] == sizes[0] and sizes[2] == sizes[0], sizes
 
 
+def test_weight_average_known_answer_and_used_to_predict():
+  # ema <- d ema + (1 - d) params with d = min(decay, (1 + step) / (10 + step)); eval uses it.
+  mesh = pipeline.data_mesh()
+  clips = _clips()
+  config = dataclasses.replace(CONFIG, optim=dataclasses.replace(CONFIG.optim, ema_decay=0.9))
+  state = train.create_state(config, 3, clips, np.ones(3, np.float32), 10, jax.random.key(0))
+  start = jax.tree.map(np.asarray, state.params)
+  assert jax.tree.all(jax.tree.map(np.array_equal, start, jax.tree.map(np.asarray, state.ema_params)))
+  step, evaluate = train.compile_steps(mesh, config, "median")
+  batch = pipeline.shard_batch(clips, np.arange(4), np.ones(4, np.float32), mesh)
+  state, _ = step(state, batch, jax.random.key(0))  # step 1: d = min(0.9, 2 / 11)
+  d = 2 / 11
+  want = jax.tree.map(lambda e, p: d * e + (1 - d) * np.asarray(p), start, state.params)
+  got = jax.tree.map(np.asarray, state.ema_params)
+  assert jax.tree.all(jax.tree.map(lambda a, b: np.allclose(a, b, atol=1e-6), want, got))
+  assert not jax.tree.all(jax.tree.map(np.allclose, got, jax.tree.map(np.asarray, state.params)))
+  averaged = np.asarray(evaluate(state, batch))
+  last = np.asarray(evaluate(state.replace(ema_params=None), batch))
+  only_ema = np.asarray(evaluate(state.replace(params=state.ema_params, ema_params=None), batch))
+  np.testing.assert_allclose(averaged, only_ema, atol=1e-6)
+  assert not np.allclose(averaged, last)
+  off = train.create_state(CONFIG, 3, clips, np.ones(3, np.float32), 10, jax.random.key(0))
+  assert off.ema_params is None and train.eval_params(off) is off.params
+
+
 def test_train_step_sums_loss_correct_count_and_grad_norm():
   mesh = pipeline.data_mesh()
   clips = _clips()
@@ -153,11 +178,15 @@ def test_orbax_round_trip_keeps_optimizer_state(tmp_path):
   assert int(restored["state"].opt_state[1][0].count) == int(state.step)  # adam's step count
 
 
-def test_fit_resumes_to_the_same_result(tmp_path):
+@pytest.mark.parametrize("ema_decay", [0.0, 0.9])  # the weight average is checkpointed too
+def test_fit_resumes_to_the_same_result(tmp_path, ema_decay):
   mesh = pipeline.data_mesh()
-  full, history = _fit(mesh, tmp_path, "full")
-  _fit(mesh, tmp_path, "cut", stop_after_steps=2)  # as if killed after the step-2 checkpoint
-  resumed, resumed_history = _fit(mesh, tmp_path, "cut")
+  config = dataclasses.replace(CONFIG, optim=dataclasses.replace(CONFIG.optim, ema_decay=ema_decay))
+  full, history = _fit(mesh, tmp_path, "full", config)
+  _fit(mesh, tmp_path, "cut", config, stop_after_steps=2)  # as if killed after the step-2 checkpoint
+  resumed, resumed_history = _fit(mesh, tmp_path, "cut", config)
+  assert len(jax.tree_util.tree_leaves(full)) == len(jax.tree_util.tree_leaves(resumed))
+  assert (full.ema_params is None) == (ema_decay == 0)
   for a, b in zip(jax.tree_util.tree_leaves(full), jax.tree_util.tree_leaves(resumed)):
     np.testing.assert_array_equal(a, b)
   assert history == resumed_history
