@@ -3,7 +3,8 @@
 Run: python experiments/two_stream.py [--variant raw_only|saliency_only|seed_median]
                                       [--manual_dir CASME2_DIR]
 Without --manual_dir it trains on the synthetic CASME II twin (generated and built once). Every
-run also reports the floor (experiments/linear_probe.py) on the same folds.
+run also reports the floor (experiments/linear_probe.py) on the same folds. To tune, score
+validation subjects from the training side instead: --val_subjects 1 --score_on validation.
 """
 
 import dataclasses

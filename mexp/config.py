@@ -32,6 +32,9 @@ class DataConfig:
   task: str = "seed6"  # mexp.labels.TASKS
   folds: str = "loso"  # 'loso', or a number k: k folds over subjects
   val_subjects: int = 0  # validation subjects drawn from each fold's training subjects
+  # 'test', or 'validation': score each fold's validation subjects instead (model selection;
+  # the test subjects are never trained on or predicted). Needs val_subjects >= 1.
+  score_on: str = "test"
 
 
 # Named unions of databases.
@@ -171,7 +174,9 @@ _NESTED = {"data": DataConfig, "model": ModelConfig, "optim": OptimConfig,
 # The command-line flag behind a field (mexp.run), so that an error names what the user typed.
 FLAGS = {"data.dataset": "--dataset", "data.synthetic_subjects": "--synthetic_subjects",
          "data.synthetic_seed": "--synthetic_seed", "data.test_dataset": "--test_dataset",
-         "data.manual_dir": "--manual_dir", "data.folds": "--folds", "data.val_subjects": "--val_subjects", "data.task": "--task",
+         "data.manual_dir": "--manual_dir", "data.folds": "--folds",
+         "data.val_subjects": "--val_subjects",
+         "data.score_on": "--score_on", "data.task": "--task",
          "optim.epochs": "--epochs", "optim.batch_size": "--batch_size",
          "optim.learning_rate": "--learning_rate", "model.width_factor": "--width_factor",
          "seed": "--seed", "workdir": "--workdir"}
@@ -298,6 +303,9 @@ def validate(config: Config, num_devices: int = 1) -> None:
     raise ValueError(error)
   checks = [
       ("data.val_subjects", d.val_subjects >= 0, "must be >= 0"),
+      ("data.score_on", d.score_on in ("test", "validation"), "expected 'test' or 'validation'"),
+      ("data.val_subjects", d.score_on == "test" or d.val_subjects >= 1,
+       "must be >= 1 with --score_on validation (the subjects it scores)"),
       ("data.task", d.task in labels.TASKS, f"expected one of {', '.join(labels.TASKS)}"),
       ("data.synthetic_subjects", d.synthetic_subjects >= 2, "must be >= 2"),
       ("data.synthetic_seed", d.synthetic_seed >= 0, "must be >= 0"),

@@ -70,6 +70,16 @@ def protocol(config: config_lib.Config, clips: pipeline.Clips, n_folds: int,
   method = method or (f"fixed schedule of {config.optim.epochs} epochs, no model selection on "
                       f"test subjects{val}{chosen}")
   task = f"task {config.data.task} ({len(clips.classes)} classes)"
+  if config.data.score_on == "validation":
+    folds_name = ("LOSO CV" if config.data.folds == "loso"
+                  else f"{config.data.folds}-fold subject-wise CV")
+    scheme = ("cross-database training side" if config_lib.test_datasets_of(config.data)
+              else folds_name)
+    seen = np.concatenate([np.r_[f.train, f.test] for f in folds]) if folds else np.arange(0)
+    return (f"{scheme}, VALIDATION subjects only ({n_folds} folds, "
+            f"{len(set(clips.subject_N[seen].tolist()))} subjects; test subjects never trained on "
+            f"or predicted), {config.data.dataset}/{config.data.builder_config}, {task}, {method}, "
+            "validation predictions pooled over folds")
   if config_lib.test_datasets_of(config.data):
     fold = folds[0]
     return (f"cross-database: train on {_databases(clips, np.r_[fold.train, fold.val])}, test on "
@@ -138,7 +148,8 @@ def cross_validate(config: config_lib.Config, clips: pipeline.Clips, *,
       histories[fold.name] = [json.loads(line) for line in
                               (fold_dir / "metrics.jsonl").read_text().splitlines()]
       rows.append(json.loads(done.read_text()))
-  if config.final_model:  # every subject (cross-database: of the training databases only)
+  # Every subject (cross-database: of the training databases only); none when tuning.
+  if config.final_model and config.data.score_on == "test":
     everyone = (np.sort(np.r_[folds[0].train, folds[0].val])
                 if config_lib.test_datasets_of(config.data) else np.arange(len(clips.label_N)))
     final_dir = workdir / "final"
@@ -151,7 +162,8 @@ def cross_validate(config: config_lib.Config, clips: pipeline.Clips, *,
   results = report(config, clips, folds, rows, protocol(config, clips, len(folds), folds=folds),
                    histories)
   results["model"] = stats
-  results["final_model"] = "final/checkpoints (all subjects)" if config.final_model else None
+  results["final_model"] = ("final/checkpoints (all subjects)"
+                            if config.final_model and config.data.score_on == "test" else None)
   results["floor"] = floor(config, clips, folds)
   results["seconds_this_run"] = round(time.time() - start, 1)
   if jax.process_count() > 1:
@@ -232,7 +244,7 @@ def probe_only(config: config_lib.Config, clips: pipeline.Clips) -> dict:
 def table(results: dict) -> str:
   """The terminal report: every number with its protocol, and the floor beside it."""
   m, p = results["metrics"], results["protocol"]
-  cross = p.startswith("cross-database")
+  cross = p.startswith("cross-database:")
   tag = (f"[cross-database, {results['task']}, test database(s) only]" if cross else
          f"[{p.split(' (')[0]}, {results['task']}, pooled over folds]")
   fl = results.get("floor")

@@ -112,9 +112,14 @@ def cross_database_fold(subject_N: np.ndarray, test_databases, *, val_subjects: 
 
 
 def folds_for(data, subject_N: np.ndarray, seed: int = 0) -> list[Fold]:
-  """The folds a DataConfig asks for: one cross-database fold, or subject-wise CV."""
+  """The folds a DataConfig asks for: one cross-database fold, or subject-wise CV; with
+  score_on 'validation', each fold's validation subjects as its test side."""
   from mexp import config as config_lib
   test = config_lib.test_datasets_of(data)
   if test:
-    return [cross_database_fold(subject_N, test, val_subjects=data.val_subjects, seed=seed)]
-  return make_folds(subject_N, data.folds, val_subjects=data.val_subjects, seed=seed)
+    folds = [cross_database_fold(subject_N, test, val_subjects=data.val_subjects, seed=seed)]
+  else:
+    folds = make_folds(subject_N, data.folds, val_subjects=data.val_subjects, seed=seed)
+  if data.score_on == "validation":  # model selection: the test subjects drop out entirely
+    folds = [Fold(f.name, f.train, f.val[:0], f.val) for f in folds]
+  return folds

@@ -34,6 +34,8 @@ def apply_flags(config: config_lib.Config, argv=None, description: str = "") -> 
                       "megc2019 or a union with samm or smic)")
   parser.add_argument("--folds", default=config.data.folds, help="'loso' or a number of folds")
   parser.add_argument("--val_subjects", type=int, default=config.data.val_subjects)
+  parser.add_argument("--score_on", default=config.data.score_on,
+                      help="'test', or 'validation' (each fold's validation subjects; for tuning)")
   parser.add_argument("--epochs", type=int, default=config.optim.epochs)
   parser.add_argument("--batch_size", type=int, default=config.optim.batch_size)
   parser.add_argument("--learning_rate", type=float, default=config.optim.learning_rate)
@@ -53,7 +55,8 @@ def apply_flags(config: config_lib.Config, argv=None, description: str = "") -> 
                                builder_config=args.builder_config,
                                task=args.task or default_task(config.data.task, args.dataset,
                                                               args.test_dataset),
-                               folds=args.folds, val_subjects=args.val_subjects),
+                               folds=args.folds, val_subjects=args.val_subjects,
+                               score_on=args.score_on),
       optim=dataclasses.replace(config.optim, epochs=args.epochs, batch_size=args.batch_size,
                                 learning_rate=args.learning_rate),
       model=dataclasses.replace(config.model, width_factor=args.width_factor))

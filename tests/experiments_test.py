@@ -131,6 +131,43 @@ def test_linear_probe_alone_matches_the_floor(experiments, tiny_casme2, ststnet_
   assert out.strip().endswith("results.json, confusion.png")
 
 
+def test_score_on_validation_never_touches_the_test_subjects(tiny_casme2, ststnet_run, tmp_path,
+                                                            capsys):
+  # Tuning runs score each fold's validation subjects; the floor is fitted on the same training
+  # subjects. The test subjects are neither trained on nor predicted.
+  workdir = tmp_path / "val"
+  argv = _argv(tiny_casme2, workdir) + ["--epochs", "1", "--val_subjects", "1",
+                                        "--score_on", "validation"]
+  config = dataclasses.replace(tiny_experiment.get_config(), final_model=True)
+  assert run.main(lambda: config, argv) == 0
+  out = capsys.readouterr().out
+  results = json.loads((workdir / "results.json").read_text())
+  assert results["protocol"].startswith("2-fold subject-wise CV, VALIDATION subjects only (2 folds")
+  assert "test subjects never trained on or predicted" in results["protocol"]
+  assert results["floor"]["protocol"].startswith("2-fold subject-wise CV, VALIDATION subjects")
+  assert "[2-fold subject-wise CV, VALIDATION subjects only, seed6, pooled over folds]" in out
+  clips = input_pipeline.load(config_lib.DataConfig(
+      builder_config=STSTNET, task="seed6", manual_dir=str(tiny_casme2[0]),
+      data_dir=str(tiny_casme2[1])))
+  from mexp import folds as folds_lib
+  real = folds_lib.make_folds(clips.subject_N, "2", val_subjects=1, seed=0)
+  for fold, row in zip(real, results["folds"]):
+    scored = json.loads((workdir / f"fold_{fold.name}" / "predictions.json").read_text())
+    assert set(scored["subject"]) == set(clips.subject_N[fold.val]) == set(row["test_subjects"])
+    assert not set(scored["subject"]) & set(clips.subject_N[fold.test])
+    assert row["n_train"] == len(fold.train) and row["n_test"] == len(fold.val)
+  assert results["metrics"]["n"] == results["floor"]["metrics"]["n"] == sum(
+      len(f.val) for f in real)
+  assert results["final_model"] is None and not (workdir / "final").exists()
+  # Without validation subjects there is nothing to score: one line, nothing written.
+  bad = tmp_path / "bad"
+  assert run.main(lambda: config, _argv(tiny_casme2, bad) + ["--score_on", "validation"]) == 2
+  err = capsys.readouterr().err
+  assert err.strip() == ("error: --val_subjects 0: must be >= 1 with --score_on validation (the "
+                         "subjects it scores)")
+  assert not bad.exists()
+
+
 def test_linear_probe_refuses_a_saliency_without_flow(experiments, tiny_casme2, tmp_path, capsys):
   _, linear_probe = experiments
   argv = _argv(tiny_casme2, tmp_path / "median", builder_config="t4_16x16_grey_median")
