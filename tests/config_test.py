@@ -90,6 +90,7 @@ def _with(config, **changes):
     ("optim.learning_rate", float("nan"), "--learning_rate nan: must be > 0"),
     ("optim.grad_clip", -1.0, "optim.grad_clip -1.0: must be > 0, or None for no clipping"),
     ("optim.ema_decay", 1.0, "optim.ema_decay 1.0: must be in [0, 1)"),
+    ("model.motion_path_grid", -1, "model.motion_path_grid -1: must be >= 0 (0: no motion path)"),
     ("model.width_factor", 0.0, "--width_factor 0.0: must be > 0"),
     ("model.dropout", 1.0, "model.dropout 1.0: must be in [0, 1)"),
     ("model.stream_dropout", (0.5,), "model.stream_dropout (0.5,): expected () or one rate in "
@@ -116,6 +117,15 @@ def test_validate_names_the_flag(key, value, message):
   with pytest.raises(ValueError) as e:
     config_lib.validate(config, num_devices=2)
   assert str(e.value) == message
+
+
+def test_motion_path_needs_a_saliency_stream():
+  config = _with(config_lib.Config(), **{"model.streams": ("raw",), "model.motion_path_grid": 8})
+  with pytest.raises(ValueError) as e:
+    config_lib.validate(config, num_devices=2)
+  assert str(e.value) == ("model.motion_path_grid 8: reads the saliency clip: streams ('raw',) "
+                          "have none (set 0)")
+  config_lib.validate(_with(config, **{"model.motion_path_grid": 0}), num_devices=2)
 
 
 def test_validate_accepts_good_configs():
