@@ -113,6 +113,10 @@ class ModelConfig:
   # area-pooled to motion_path_grid x motion_path_grid, through one Dense layer whose logits are
   # added to the deep head's; 0 = none. It gives the network the floor's view of the motion.
   motion_path_grid: int = 0
+  # What the motion path reads: 'mean' (the saliency clip's mean over time, every channel) or
+  # 'apex_uv' (u and v of the centre frame: the onset -> apex flow of an apex-centred flow or
+  # ststnet clip, STSTNet's and OFF-ApexNet's input; checked against the data before training).
+  motion_path_input: str = "mean"
   norm: str = "none"  # 'none', 'group' or 'layer' (LayerNorm over channels: slow here, and it
   # erases the per-pixel motion magnitude the saliency stream carries)
   conv: str = "auto"  # 'auto' (by backend), 'xla' (lax conv), 'taps' (2D convs over time taps)
@@ -151,6 +155,7 @@ class ProbeConfig:
 
 
 PROBE_FEATURES = ("flow", "raw_diff", "flow+raw_diff")
+MOTION_PATH_INPUTS = ("mean", "apex_uv")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -333,6 +338,8 @@ def validate(config: Config, num_devices: int = 1) -> None:
       ("model.motion_path_grid", m.motion_path_grid >= 0, "must be >= 0 (0: no motion path)"),
       ("model.motion_path_grid", not m.motion_path_grid or "saliency" in m.streams,
        f"reads the saliency clip: streams {m.streams} have none (set 0)"),
+      ("model.motion_path_input", m.motion_path_input in MOTION_PATH_INPUTS,
+       "expected " + " or ".join(repr(v) for v in MOTION_PATH_INPUTS)),
       ("model.norm", m.norm in ("none", "group", "layer"), "expected 'none', 'group' or 'layer'"),
       ("model.conv", m.conv in ("auto", "xla", "taps", "im2col"),
        "expected 'auto', 'xla', 'taps' or 'im2col'"),

@@ -16,6 +16,7 @@ from mexp import input_pipeline as pipeline
 from mexp import folds as folds_lib
 from mexp import distributed, metrics, models, plots, train
 from mexp.io import files
+from mexp.preprocess.motion import FLOW_KINDS
 
 
 class WorkdirMismatchError(ValueError):
@@ -107,6 +108,23 @@ def model_stats(config: config_lib.Config, clips: pipeline.Clips) -> dict:
           "input_saliency": list(clips.saliency_NxTxHxWxS.shape[1:])}
 
 
+def check_inputs(model: config_lib.ModelConfig, clips: pipeline.Clips) -> None:
+  """A motion path on 'apex_uv' needs flow maps whose centre frame is every clip's apex."""
+  if not model.motion_path_grid or model.motion_path_input != "apex_uv":
+    return
+  if clips.saliency_kind not in FLOW_KINDS:
+    raise ValueError(f"motion_path_input 'apex_uv' reads u and v: the saliency is "
+                     f"{clips.saliency_kind!r}, not one of {', '.join(FLOW_KINDS)}")
+  centre = clips.saliency_NxTxHxWxS.shape[1] // 2
+  off = np.flatnonzero(clips.apex_index_N != centre)
+  if off.size:
+    i = off[0]
+    raise ValueError(f"motion_path_input 'apex_uv' reads the centre frame ({centre}), but "
+                     f"{off.size} clip(s) have their apex elsewhere, first {clips.subject_N[i]}/"
+                     f"{clips.clip_N[i]} at frame {clips.apex_index_N[i]}; use an apex-centred "
+                     "builder config (one with '_apex' in its name)")
+
+
 def cross_validate(config: config_lib.Config, clips: pipeline.Clips, *,
                    progress: bool = True) -> dict:
   """Runs (or resumes) every fold, then pools predictions and writes results.json and plots.
@@ -119,6 +137,7 @@ def cross_validate(config: config_lib.Config, clips: pipeline.Clips, *,
   """
   mesh = pipeline.data_mesh()
   config_lib.validate(config, mesh.size)
+  check_inputs(config.model, clips)
   folds = folds_lib.folds_for(config.data, clips.subject_N, config.seed)
   writer = distributed.is_writer()  # process 0 writes the files; every process trains
   workdir = _checked_workdir(config, writer)  # written only once the run is valid

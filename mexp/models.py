@@ -135,10 +135,21 @@ class TwoStream3DCNN(nn.Module):
     if cfg.motion_path_grid:
       if "saliency" not in cfg.streams:
         raise ValueError(f"motion_path_grid reads the saliency clip: streams {cfg.streams} have none")
-      pooled = area_pool(jnp.mean(saliency_BxTxHxWxS, axis=1), cfg.motion_path_grid)
+      pooled = area_pool(motion_path_view(saliency_BxTxHxWxS, cfg.motion_path_input),
+                         cfg.motion_path_grid)
       logits = logits + nn.Dense(self.num_classes, name="motion_path")(
           pooled.reshape(pooled.shape[0], -1))
     return logits
+
+
+def motion_path_view(saliency_BxTxHxWxS: jax.Array, kind: str) -> jax.Array:
+  """What the motion path reads, (B, H, W, C): 'mean', the clip's mean over time (every channel);
+  'apex_uv', the centre frame's u and v (the onset -> apex flow of apex-centred flow clips)."""
+  if kind == "mean":
+    return jnp.mean(saliency_BxTxHxWxS, axis=1)
+  if kind == "apex_uv":
+    return saliency_BxTxHxWxS[:, saliency_BxTxHxWxS.shape[1] // 2, :, :, :2]
+  raise ValueError(f"unknown motion_path_input {kind!r}; expected 'mean' or 'apex_uv'")
 
 
 def area_pool(x_BxHxWxC: jax.Array, grid: int) -> jax.Array:

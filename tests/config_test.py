@@ -91,6 +91,8 @@ def _with(config, **changes):
     ("optim.grad_clip", -1.0, "optim.grad_clip -1.0: must be > 0, or None for no clipping"),
     ("optim.ema_decay", 1.0, "optim.ema_decay 1.0: must be in [0, 1)"),
     ("model.motion_path_grid", -1, "model.motion_path_grid -1: must be >= 0 (0: no motion path)"),
+    ("model.motion_path_input", "last",
+     "model.motion_path_input 'last': expected 'mean' or 'apex_uv'"),
     ("model.width_factor", 0.0, "--width_factor 0.0: must be > 0"),
     ("model.dropout", 1.0, "model.dropout 1.0: must be in [0, 1)"),
     ("model.stream_dropout", (0.5,), "model.stream_dropout (0.5,): expected () or one rate in "

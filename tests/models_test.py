@@ -190,3 +190,21 @@ def test_motion_path_adds_a_linear_view_of_the_mean_motion():
   raw_only = models.TwoStream3DCNN(dataclasses.replace(cfg, streams=("raw",)), 3)
   with pytest.raises(ValueError, match="reads the saliency clip"):
     raw_only.init(jax.random.key(0), raw, sal, train=False)
+
+
+def test_motion_path_apex_uv_reads_the_centre_frame_u_and_v():
+  sal = jax.random.normal(jax.random.key(3), (2, 5, 4, 4, 3))
+  np.testing.assert_array_equal(models.motion_path_view(sal, "apex_uv"), sal[:, 2, :, :, :2])
+  np.testing.assert_allclose(models.motion_path_view(sal, "mean"), sal.mean(1), rtol=1e-6)
+  cfg = config_lib.ModelConfig(width_factor=1 / 64, shared_widths=(64,), dense=(8,), dropout=0.0,
+                               motion_path_grid=2, motion_path_input="apex_uv")
+  model = models.TwoStream3DCNN(cfg, 3)
+  raw = jax.random.normal(jax.random.key(1), (2, 5, 4, 4, 1))
+  params = model.init(jax.random.key(0), raw, sal, train=False)["params"]
+  assert params["motion_path"]["kernel"].shape == (2 * 2 * 2, 3)
+  # Only the centre frame's u and v reach the path: changing anything else leaves it alone.
+  other = sal.at[:, 1].add(5.0).at[:, 2, :, :, 2].add(5.0)
+  view = lambda s: models.area_pool(models.motion_path_view(s, "apex_uv"), 2)
+  np.testing.assert_array_equal(view(other), view(sal))
+  with pytest.raises(ValueError, match="unknown motion_path_input 'last'"):
+    models.motion_path_view(sal, "last")

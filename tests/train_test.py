@@ -289,3 +289,18 @@ def test_two_stream_experiment_end_to_end(trained_workdir):
   again = subprocess.run(args[:-1] + ["8"], cwd=ROOT, capture_output=True, text=True,
                          timeout=300, env={**os.environ, "PYTHONPATH": str(ROOT)})
   assert again.returncode == 2 and "holds a run with another config" in again.stderr
+
+
+def test_apex_uv_motion_path_is_checked_against_the_data():
+  from mexp import evaluate
+  model = config_lib.ModelConfig(motion_path_grid=2, motion_path_input="apex_uv")
+  clips = _clips()  # median saliency: no u, v
+  with pytest.raises(ValueError, match="reads u and v: the saliency is 'median'"):
+    evaluate.check_inputs(model, clips)
+  flow = dataclasses.replace(clips, saliency_kind="ststnet")
+  evaluate.check_inputs(model, flow)  # T = 4: every apex at index 2, the centre
+  off = dataclasses.replace(flow, apex_index_N=np.array([2, 2, 2, 1, 2, 2, 2, 2], np.int32))
+  with pytest.raises(ValueError, match=r"1 clip\(s\) have their apex elsewhere, first "
+                                       r"casme2/sub01/EP03 at frame 1; use an apex-centred"):
+    evaluate.check_inputs(model, off)
+  evaluate.check_inputs(dataclasses.replace(model, motion_path_input="mean"), off)
