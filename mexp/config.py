@@ -117,6 +117,10 @@ class ModelConfig:
   # 'apex_uv' (u and v of the centre frame: the onset -> apex flow of an apex-centred flow or
   # ststnet clip, STSTNet's and OFF-ApexNet's input; checked against the data before training).
   motion_path_input: str = "mean"
+  # How the streams meet: 'concat' (their features concatenated, then shared convs and one
+  # head) or 'late' (each stream its own network, the single-stream ablation's, trained on its
+  # own loss; the class probabilities averaged, as in Simonyan and Zisserman's two-stream nets).
+  fusion: str = "concat"
   norm: str = "none"  # 'none', 'group' or 'layer' (LayerNorm over channels: slow here, and it
   # erases the per-pixel motion magnitude the saliency stream carries)
   conv: str = "auto"  # 'auto' (by backend), 'xla' (lax conv), 'taps' (2D convs over time taps)
@@ -340,6 +344,7 @@ def validate(config: Config, num_devices: int = 1) -> None:
        f"reads the saliency clip: streams {m.streams} have none (set 0)"),
       ("model.motion_path_input", m.motion_path_input in MOTION_PATH_INPUTS,
        "expected " + " or ".join(repr(v) for v in MOTION_PATH_INPUTS)),
+      ("model.fusion", m.fusion in ("concat", "late"), "expected 'concat' or 'late'"),
       ("model.norm", m.norm in ("none", "group", "layer"), "expected 'none', 'group' or 'layer'"),
       ("model.conv", m.conv in ("auto", "xla", "taps", "im2col"),
        "expected 'auto', 'xla', 'taps' or 'im2col'"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from typing import Sequence
 
@@ -93,6 +94,7 @@ class TwoStream3DCNN(nn.Module):
   """Per-stream 3D CNNs, concatenated, shared 3D convs, global pooling and a dense head.
 
   With one stream in `config.streams` it is the single-stream ablation of the same network.
+  With `fusion='late'`, one such single-stream network per stream, and logits (B, S, K).
   """
   config: config_lib.ModelConfig
   num_classes: int
@@ -101,6 +103,11 @@ class TwoStream3DCNN(nn.Module):
   def __call__(self, raw_BxTxHxWxC: jax.Array, saliency_BxTxHxWxS: jax.Array, *,
                train: bool) -> jax.Array:
     cfg = self.config
+    if cfg.fusion == "late" and len(cfg.streams) > 1:
+      nets = [TwoStream3DCNN(single_stream(cfg, s), self.num_classes, name=f"{s}_net")
+              for s in cfg.streams]
+      return jnp.stack([net(raw_BxTxHxWxC, saliency_BxTxHxWxS, train=train) for net in nets],
+                       axis=1)
     if cfg.raw_input == "changes":
       raw_BxTxHxWxC = changes(raw_BxTxHxWxC)
     inputs = {"raw": raw_BxTxHxWxC, "saliency": saliency_BxTxHxWxS}
@@ -140,6 +147,20 @@ class TwoStream3DCNN(nn.Module):
       logits = logits + nn.Dense(self.num_classes, name="motion_path")(
           pooled.reshape(pooled.shape[0], -1))
     return logits
+
+
+def single_stream(cfg: config_lib.ModelConfig, stream: str) -> config_lib.ModelConfig:
+  """One stream's own network for late fusion: the single-stream ablation's (the motion path
+  only beside the saliency stream)."""
+  return dataclasses.replace(
+      cfg, streams=(stream,), fusion="concat", stream_scale_init=(), stream_dropout=(),
+      motion_path_grid=cfg.motion_path_grid if stream == "saliency" else 0)
+
+
+def probabilities(logits: jax.Array) -> jax.Array:
+  """Class probabilities (B, K) from logits (B, K), or (B, S, K) per stream: their mean."""
+  probs = jax.nn.softmax(logits, axis=-1)
+  return jnp.mean(probs, axis=1) if logits.ndim == 3 else probs
 
 
 def motion_path_view(saliency_BxTxHxWxS: jax.Array, kind: str) -> jax.Array:

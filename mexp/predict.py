@@ -80,8 +80,9 @@ def load(workdir: str | Path) -> Predictor:
     raise PredictError(f"{checkpoint_dir}: the checkpoint does not match {saved} "
                        f"({type(e).__name__}: {str(e).splitlines()[0][:200]})") from None
   import jax
-  forward = jax.jit(lambda params, raw, sal: jax.nn.softmax(
-      state.apply_fn({"params": params}, raw, sal, train=False), axis=-1))
+  from mexp import models
+  forward = jax.jit(lambda params, raw, sal: models.probabilities(
+      state.apply_fn({"params": params}, raw, sal, train=False)))
   raw, sal = pipeline.to_float(dummy.raw_NxTxHxWxC, dummy.saliency_NxTxHxWxS)
   predictor = Predictor(config=config, spec=spec, classes=classes,
                         params=train.eval_params(state), forward=forward, checkpoint=checkpoint_dir)

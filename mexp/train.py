@@ -44,9 +44,14 @@ def update_ema(state: TrainState, decay: float) -> TrainState:
 
 
 def weighted_xent(logits_BxK, label_B, weights_K, mask_B) -> jax.Array:
-  """Class-weighted cross-entropy, averaged over the real (mask 1) samples."""
+  """Class-weighted cross-entropy, averaged over the real (mask 1) samples; with per-stream
+  logits (B, S, K) (late fusion), each stream's own, averaged over the streams."""
   w_B = weights_K[label_B] * mask_B
-  xent_B = optax.softmax_cross_entropy_with_integer_labels(logits_BxK, label_B)
+  if logits_BxK.ndim == 3:
+    label_BxS = jnp.broadcast_to(label_B[:, None], logits_BxK.shape[:2])
+    xent_B = optax.softmax_cross_entropy_with_integer_labels(logits_BxK, label_BxS).mean(1)
+  else:
+    xent_B = optax.softmax_cross_entropy_with_integer_labels(logits_BxK, label_B)
   return jnp.sum(xent_B * w_B) / jnp.maximum(jnp.sum(w_B), 1e-8)
 
 
@@ -108,7 +113,11 @@ def train_step(state: TrainState, batch: Batch, rng: jax.Array, *,
 
   (loss, logits_BxK), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
   count = jnp.sum(batch["mask"])
-  correct = jnp.sum((jnp.argmax(logits_BxK, -1) == batch["label"]) * batch["mask"])
+  if logits_BxK.ndim == 3:  # late fusion: report the fused prediction's loss, as val_loss does
+    loss = weighted_xent(jnp.log(models.probabilities(logits_BxK) + 1e-9), batch["label"],
+                         state.class_weights_K, batch["mask"])
+  correct = jnp.sum((jnp.argmax(models.probabilities(logits_BxK), -1) == batch["label"])
+                    * batch["mask"])
   # Summed over the epoch on the device and read once at its end (no per-step host sync).
   sums = jnp.stack([loss * count, correct, count, optax.tree.norm(grads) * count])
   state = state.apply_gradients(grads=grads)
@@ -118,8 +127,8 @@ def train_step(state: TrainState, batch: Batch, rng: jax.Array, *,
 def eval_step(state: TrainState, batch: Batch) -> jax.Array:
   """Class probabilities (B, K), no augmentation, no dropout."""
   raw, sal = pipeline.to_float(batch["raw"], batch["saliency"])
-  return jax.nn.softmax(state.apply_fn({"params": eval_params(state)}, raw, sal, train=False),
-                        axis=-1)
+  return models.probabilities(state.apply_fn({"params": eval_params(state)}, raw, sal,
+                                             train=False))
 
 
 def compile_steps(mesh, config: config_lib.Config, saliency_kind: str):

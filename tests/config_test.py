@@ -91,6 +91,7 @@ def _with(config, **changes):
     ("optim.grad_clip", -1.0, "optim.grad_clip -1.0: must be > 0, or None for no clipping"),
     ("optim.ema_decay", 1.0, "optim.ema_decay 1.0: must be in [0, 1)"),
     ("model.motion_path_grid", -1, "model.motion_path_grid -1: must be >= 0 (0: no motion path)"),
+    ("model.fusion", "early", "model.fusion 'early': expected 'concat' or 'late'"),
     ("model.motion_path_input", "last",
      "model.motion_path_input 'last': expected 'mean' or 'apex_uv'"),
     ("model.width_factor", 0.0, "--width_factor 0.0: must be > 0"),

@@ -208,3 +208,24 @@ def test_motion_path_apex_uv_reads_the_centre_frame_u_and_v():
   np.testing.assert_array_equal(view(other), view(sal))
   with pytest.raises(ValueError, match="unknown motion_path_input 'last'"):
     models.motion_path_view(sal, "last")
+
+
+def test_late_fusion_is_each_single_stream_network_side_by_side():
+  cfg = config_lib.ModelConfig(width_factor=1 / 64, shared_widths=(64,), dense=(8,), dropout=0.0,
+                               motion_path_grid=2, stream_scale_init=(0.0, 1.0), fusion="late")
+  model = models.TwoStream3DCNN(cfg, 3)
+  raw = jax.random.normal(jax.random.key(1), (2, 4, 8, 8, 1))
+  sal = jax.random.normal(jax.random.key(2), (2, 4, 8, 8, 3))
+  params = model.init(jax.random.key(0), raw, sal, train=False)["params"]
+  assert set(params) == {"raw_net", "saliency_net"}
+  assert "motion_path" in params["saliency_net"] and "motion_path" not in params["raw_net"]
+  logits = model.apply({"params": params}, raw, sal, train=False)
+  assert logits.shape == (2, 2, 3)
+  for i, stream in enumerate(cfg.streams):  # each slice is that stream's own ablation network
+    single = models.TwoStream3DCNN(models.single_stream(cfg, stream), 3)
+    np.testing.assert_allclose(logits[:, i], single.apply({"params": params[f"{stream}_net"]},
+                                                          raw, sal, train=False), rtol=1e-6)
+  np.testing.assert_allclose(models.probabilities(logits),
+                             (jax.nn.softmax(logits[:, 0]) + jax.nn.softmax(logits[:, 1])) / 2,
+                             rtol=1e-6)
+  np.testing.assert_allclose(models.probabilities(logits[:, 0]), jax.nn.softmax(logits[:, 0]))

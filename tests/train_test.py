@@ -304,3 +304,25 @@ def test_apex_uv_motion_path_is_checked_against_the_data():
                                        r"casme2/sub01/EP03 at frame 1; use an apex-centred"):
     evaluate.check_inputs(model, off)
   evaluate.check_inputs(dataclasses.replace(model, motion_path_input="mean"), off)
+
+
+def test_late_fusion_trains_each_stream_on_its_own_loss():
+  logits = jax.random.normal(jax.random.key(0), (4, 2, 3))
+  label, mask = np.array([0, 1, 2, 1]), np.array([1.0, 1.0, 1.0, 0.0], np.float32)
+  weights = np.array([1.0, 2.0, 0.5], np.float32)
+  per_stream = [train.weighted_xent(logits[:, s], label, weights, mask) for s in range(2)]
+  np.testing.assert_allclose(train.weighted_xent(logits, label, weights, mask),
+                             np.mean(per_stream), rtol=1e-6)
+  # A step reports the fused prediction's loss, which val_loss also reads.
+  config = dataclasses.replace(CONFIG, model=dataclasses.replace(
+      CONFIG.model, streams=("raw", "saliency"), fusion="late"))
+  mesh = pipeline.data_mesh()
+  clips = _clips()
+  state = train.create_state(config, 3, clips, np.ones(3, np.float32), 10, jax.random.key(0))
+  step, evaluate = train.compile_steps(mesh, config, "median")
+  batch = pipeline.shard_batch(clips, np.arange(4), np.ones(4, np.float32), mesh)
+  probs = np.asarray(evaluate(state, batch))
+  _, m = step(state, batch, jax.random.key(1))
+  loss_n, _, count, _ = np.asarray(m["sums"])
+  np.testing.assert_allclose(loss_n / count, train.weighted_nll(probs, clips.label_N[:4],
+                                                                np.ones(3, np.float32)), rtol=1e-4)
