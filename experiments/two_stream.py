@@ -37,6 +37,8 @@ def get_config(variant: str = "two_stream") -> config_lib.Config:
       # A linear path from the saliency clip's time mean, area-pooled to 8x8, is added to the
       # logits (motion_path_grid; wide and deep): on validation subjects (leave-one-subject-out,
       # --val_subjects 1, 5 seeds) UF1 0.876 against 0.858 without it; the floor there 0.798.
+      # Reading the apex frame's u and v instead of the time mean (motion_path_input='apex_uv')
+      # scored 0.862 against 0.874 over the same protocol's first 4 seeds: not adopted.
       model=config_lib.ModelConfig(width_factor=1 / 16, head_pool="time", dropout=0.3,
                                    stream_scale_init=(0.0, 1.0), raw_input="changes",
                                    motion_path_grid=8),
