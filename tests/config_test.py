@@ -131,6 +131,19 @@ def test_motion_path_needs_a_saliency_stream():
   config_lib.validate(_with(config, **{"model.motion_path_grid": 0}), num_devices=2)
 
 
+def test_late_fusion_refuses_the_concat_only_settings():
+  config = _with(config_lib.Config(), **{"model.fusion": "late",
+                                         "model.stream_scale_init": (0.0, 1.0)})
+  with pytest.raises(ValueError) as e:
+    config_lib.validate(config, num_devices=2)
+  assert str(e.value) == ("model.stream_scale_init (0.0, 1.0): has no effect with fusion 'late' "
+                          "(each stream its own network): set ()")
+  config = _with(config, **{"model.stream_scale_init": (), "model.stream_dropout": (0.5, 0.0)})
+  with pytest.raises(ValueError, match=r"model.stream_dropout \(0.5, 0.0\): has no effect"):
+    config_lib.validate(config, num_devices=2)
+  config_lib.validate(_with(config, **{"model.stream_dropout": ()}), num_devices=2)
+
+
 def test_validate_accepts_good_configs():
   config_lib.validate(config_lib.Config(), num_devices=2)
   config_lib.validate(_with(config_lib.Config(), **{"optim.batch_size": 3}), num_devices=1)

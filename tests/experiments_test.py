@@ -49,9 +49,9 @@ def test_two_stream_variants(experiments):
   # Only the named parts differ between variants.
   assert configs["raw_only"].optim == configs["two_stream"].optim
   assert configs["seed_median"].model == configs["two_stream"].model
-  scales = {v: c.model.stream_scale_init for v, c in configs.items()}  # one per stream, raw at 0
-  assert scales == {"two_stream": (0.0, 1.0), "raw_only": (), "saliency_only": (),
-                    "seed_median": (0.0, 1.0)}
+  # Late fusion: each stream its own network, so the single-stream variants are its members.
+  assert {c.model.fusion for c in configs.values()} == {"late"}
+  assert all(c.model.stream_scale_init == () for c in configs.values())
   assert all(c.model.raw_input == "changes" for c in configs.values())
   grids = {v: c.model.motion_path_grid for v, c in configs.items()}  # needs a saliency stream
   assert grids == {"two_stream": 8, "raw_only": 0, "saliency_only": 8, "seed_median": 8}
