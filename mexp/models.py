@@ -170,7 +170,8 @@ def motion_path_view(saliency_BxTxHxWxS: jax.Array, kind: str) -> jax.Array:
     return jnp.mean(saliency_BxTxHxWxS, axis=1)
   if kind == "apex_uv":
     return saliency_BxTxHxWxS[:, saliency_BxTxHxWxS.shape[1] // 2, :, :, :2]
-  raise ValueError(f"unknown motion_path_input {kind!r}; expected 'mean' or 'apex_uv'")
+  raise ValueError(f"unknown motion_path_input {kind!r}; expected one of "
+                   f"{', '.join(config_lib.MOTION_PATH_INPUTS)}")
 
 
 def area_pool(x_BxHxWxC: jax.Array, grid: int) -> jax.Array:

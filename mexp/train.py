@@ -47,11 +47,9 @@ def weighted_xent(logits_BxK, label_B, weights_K, mask_B) -> jax.Array:
   """Class-weighted cross-entropy, averaged over the real (mask 1) samples; with per-stream
   logits (B, S, K) (late fusion), each stream's own, averaged over the streams."""
   w_B = weights_K[label_B] * mask_B
-  if logits_BxK.ndim == 3:
-    label_BxS = jnp.broadcast_to(label_B[:, None], logits_BxK.shape[:2])
-    xent_B = optax.softmax_cross_entropy_with_integer_labels(logits_BxK, label_BxS).mean(1)
-  else:
-    xent_B = optax.softmax_cross_entropy_with_integer_labels(logits_BxK, label_B)
+  logits_BxSxK = logits_BxK if logits_BxK.ndim == 3 else logits_BxK[:, None]
+  label_BxS = jnp.broadcast_to(label_B[:, None], logits_BxSxK.shape[:2])
+  xent_B = optax.softmax_cross_entropy_with_integer_labels(logits_BxSxK, label_BxS).mean(1)
   return jnp.sum(xent_B * w_B) / jnp.maximum(jnp.sum(w_B), 1e-8)
 
 
@@ -113,11 +111,11 @@ def train_step(state: TrainState, batch: Batch, rng: jax.Array, *,
 
   (loss, logits_BxK), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
   count = jnp.sum(batch["mask"])
+  probs_BxK = models.probabilities(logits_BxK)
   if logits_BxK.ndim == 3:  # late fusion: report the fused prediction's loss, as val_loss does
-    loss = weighted_xent(jnp.log(models.probabilities(logits_BxK) + 1e-9), batch["label"],
-                         state.class_weights_K, batch["mask"])
-  correct = jnp.sum((jnp.argmax(models.probabilities(logits_BxK), -1) == batch["label"])
-                    * batch["mask"])
+    loss = weighted_xent(jnp.log(probs_BxK + 1e-9), batch["label"], state.class_weights_K,
+                         batch["mask"])
+  correct = jnp.sum((jnp.argmax(probs_BxK, -1) == batch["label"]) * batch["mask"])
   # Summed over the epoch on the device and read once at its end (no per-step host sync).
   sums = jnp.stack([loss * count, correct, count, optax.tree.norm(grads) * count])
   state = state.apply_gradients(grads=grads)
