@@ -121,6 +121,9 @@ class ModelConfig:
   # head) or 'late' (each stream its own network, the single-stream ablation's, trained on its
   # own loss; the class probabilities averaged, as in Simonyan and Zisserman's two-stream nets).
   fusion: str = "concat"
+  # Zero both inputs over the eyes and lids (align.eye_mask): blinks are the largest movement
+  # in most clips and no emotion's cue. The boxes sit where landmark alignment puts the eyes.
+  mask_eyes: bool = False
   norm: str = "none"  # 'none', 'group' or 'layer' (LayerNorm over channels: slow here, and it
   # erases the per-pixel motion magnitude the saliency stream carries)
   conv: str = "auto"  # 'auto' (by backend), 'xla' (lax conv), 'taps' (2D convs over time taps)

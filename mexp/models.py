@@ -12,6 +12,7 @@ import jax.numpy as jnp
 
 from mexp import config as config_lib
 from mexp.conv3d import conv3d_pooled, max_pool3d, pick_conv
+from mexp.preprocess import align
 
 
 class Conv3D(nn.Module):
@@ -108,6 +109,8 @@ class TwoStream3DCNN(nn.Module):
               for s in cfg.streams]
       return jnp.stack([net(raw_BxTxHxWxC, saliency_BxTxHxWxS, train=train) for net in nets],
                        axis=1)
+    if cfg.mask_eyes:  # before `changes`, so a blink does not reach its normalisation either
+      raw_BxTxHxWxC, saliency_BxTxHxWxS = mask_eyes(raw_BxTxHxWxC), mask_eyes(saliency_BxTxHxWxS)
     if cfg.raw_input == "changes":
       raw_BxTxHxWxC = changes(raw_BxTxHxWxC)
     inputs = {"raw": raw_BxTxHxWxC, "saliency": saliency_BxTxHxWxS}
@@ -155,6 +158,12 @@ def single_stream(cfg: config_lib.ModelConfig, stream: str) -> config_lib.ModelC
   return dataclasses.replace(
       cfg, streams=(stream,), fusion="concat", stream_scale_init=(), stream_dropout=(),
       motion_path_grid=cfg.motion_path_grid if stream == "saliency" else 0)
+
+
+def mask_eyes(x_BxTxHxWxC: jax.Array) -> jax.Array:
+  """x zeroed on the eyes and lids of a landmark-aligned crop (align.eye_mask)."""
+  mask_HxW = align.eye_mask(x_BxTxHxWxC.shape[2:4])
+  return x_BxTxHxWxC * jnp.asarray(mask_HxW, x_BxTxHxWxC.dtype)[:, :, None]
 
 
 def probabilities(logits: jax.Array) -> jax.Array:

@@ -66,3 +66,20 @@ def test_no_face_anywhere_is_a_clear_error():
   with pytest.raises(face.NoFaceError, match="no face found"):
     clip_lib.process_clip(blank, np.arange(4), onset=0, apex=1, offset=3, spec=spec,
                           detect_face=True)
+
+
+@pytest.mark.parametrize("seed", [3, 8])
+def test_eye_mask_covers_a_blink_and_spares_the_brows_and_mouth(seed):
+  f, image = _face_image(seed)
+  closed = synthetic.render(f, eyes_closed=True).astype(np.uint8)
+  m = align.similarity(align.landmarks_5(image), (32, 32))
+  open_, shut = (align.warp_clip(x[None], m, (32, 32))[0].astype(np.float32).mean(-1)
+                 for x in (image, closed))
+  blink = np.abs(shut - open_)
+  mask = align.eye_mask((32, 32))
+  assert (blink * (1 - mask)).sum() > 0.9 * blink.sum()  # the blink is almost all masked
+  assert 0.05 < (1 - mask).mean() < 0.15
+  # The brows (AU 1/2/4), cheeks under the eyes (AU 6) and the mouth stay visible.
+  for y in (f.brow_y, f.eye_y + 0.16 * f.fh, f.mouth_y):
+    row = int(m[1, :2] @ [f.cx, y] + m[1, 2])
+    assert mask[row].all(), (y, row)

@@ -8,6 +8,7 @@ import pytest
 
 from mexp import config as config_lib
 from mexp import models
+from mexp.preprocess import align
 
 
 @pytest.mark.parametrize("impl,pool", [(impl, None) for impl in ("xla", "taps", "im2col", "auto")]
@@ -229,3 +230,20 @@ def test_late_fusion_is_each_single_stream_network_side_by_side():
                              (jax.nn.softmax(logits[:, 0]) + jax.nn.softmax(logits[:, 1])) / 2,
                              rtol=1e-6)
   np.testing.assert_allclose(models.probabilities(logits[:, 0]), jax.nn.softmax(logits[:, 0]))
+
+
+def test_mask_eyes_makes_the_model_blind_to_the_eyes_only():
+  cfg = config_lib.ModelConfig(width_factor=1 / 64, shared_widths=(64,), dense=(8,), dropout=0.0,
+                               raw_input="changes", motion_path_grid=2, mask_eyes=True,
+                               fusion="late")
+  model = models.TwoStream3DCNN(cfg, 3)
+  raw = jax.random.normal(jax.random.key(1), (2, 4, 16, 16, 1))
+  sal = jax.random.normal(jax.random.key(2), (2, 4, 16, 16, 3))
+  params = model.init(jax.random.key(0), raw, sal, train=False)["params"]
+  apply = lambda r, s: model.apply({"params": params}, r, s, train=False)  # noqa: E731
+  eyes = jnp.asarray(1 - align.eye_mask((16, 16)))[:, :, None]
+  blink = jax.random.normal(jax.random.key(3), (2, 4, 16, 16, 1)) * 9 * eyes
+  np.testing.assert_allclose(apply(raw + blink, sal + blink), apply(raw, sal), rtol=1e-4,
+                             atol=1e-5)
+  brow = jnp.zeros((16, 16, 1)).at[3, 5].set(1.0)  # one pixel above the eye boxes
+  assert not np.allclose(apply(raw, sal + 9 * brow), apply(raw, sal), atol=1e-3)

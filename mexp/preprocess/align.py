@@ -20,6 +20,10 @@ import numpy as np
 EYE_DISTANCE = 0.35
 EYE_HEIGHT = 0.32
 
+# The eyes and lids around each eye centre, in eye distances: what a blink moves.
+EYE_MASK_HALF_WIDTH = 0.36
+EYE_MASK_ABOVE, EYE_MASK_BELOW = 0.23, 0.14
+
 _local = threading.local()
 
 
@@ -75,6 +79,20 @@ def similarity(points_5x2: np.ndarray, size_hw: tuple[int, int]) -> np.ndarray:
   a, b = scale * np.cos(angle), scale * np.sin(angle)
   rotate = np.array([[a, -b], [b, a]], np.float32)
   return np.concatenate([rotate, (dst[0] - rotate @ src[0])[:, None]], axis=1)
+
+
+def eye_mask(size_hw: tuple[int, int]) -> np.ndarray:
+  """float32 (H, W): 0 on the eyes and lids of a landmark-aligned crop of that size, 1 elsewhere."""
+  h, w = size_hw
+  d = EYE_DISTANCE * w
+  y = (np.arange(h) + 0.5)[:, None]
+  x = (np.arange(w) + 0.5)[None, :]
+  cy = EYE_HEIGHT * w
+  rows = (y >= cy - EYE_MASK_ABOVE * d) & (y <= cy + EYE_MASK_BELOW * d)
+  mask = np.ones((h, w), np.float32)
+  for cx in (w * (0.5 - EYE_DISTANCE / 2), w * (0.5 + EYE_DISTANCE / 2)):
+    mask[rows & (np.abs(x - cx) <= EYE_MASK_HALF_WIDTH * d)] = 0
+  return mask
 
 
 def warp_clip(clip_TxHxWxC: np.ndarray, matrix_2x3: np.ndarray,
