@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import sys
 import time
 from pathlib import Path
 
@@ -109,7 +110,16 @@ def model_stats(config: config_lib.Config, clips: pipeline.Clips) -> dict:
 
 
 def check_inputs(model: config_lib.ModelConfig, clips: pipeline.Clips) -> None:
-  """A motion path on 'apex_uv' needs flow maps whose centre frame is every clip's apex."""
+  """A motion path on 'apex_uv' needs flow maps whose centre frame is every clip's apex; an eye
+  mask, faces aligned by landmarks (otherwise a warning names the first other clip)."""
+  if model.mask_eyes and clips.alignment_N is not None and distributed.is_writer():
+    off = np.flatnonzero(clips.alignment_N != "landmarks")
+    if off.size:
+      i = off[0]
+      print(f"warning: mask_eyes masks where landmark alignment puts the eyes, but {off.size} of "
+            f"{len(clips.alignment_N)} clips were aligned otherwise, first {clips.subject_N[i]}/"
+            f"{clips.clip_N[i]} ({clips.alignment_N[i]}): their eyes may sit partly outside "
+            "the boxes", file=sys.stderr)
   if not model.motion_path_grid or model.motion_path_input != "apex_uv":
     return
   if clips.saliency_kind not in FLOW_KINDS:

@@ -28,12 +28,16 @@ class Clips:
   dropped: dict[str, int]  # emotion -> clips the task leaves out
   saliency_kind: str
   apex_index_N: np.ndarray  # int32, the index of each clip's apex frame among its T frames
+  # str, how each face was aligned: 'landmarks', 'haar' or 'none' (None: not recorded)
+  alignment_N: np.ndarray | None = None
 
   def take(self, index) -> "Clips":
-    return dataclasses.replace(self, raw_NxTxHxWxC=self.raw_NxTxHxWxC[index],
-                               saliency_NxTxHxWxS=self.saliency_NxTxHxWxS[index],
-                               label_N=self.label_N[index], subject_N=self.subject_N[index],
-                               clip_N=self.clip_N[index], apex_index_N=self.apex_index_N[index])
+    return dataclasses.replace(
+        self, raw_NxTxHxWxC=self.raw_NxTxHxWxC[index],
+        saliency_NxTxHxWxS=self.saliency_NxTxHxWxS[index], label_N=self.label_N[index],
+        subject_N=self.subject_N[index], clip_N=self.clip_N[index],
+        apex_index_N=self.apex_index_N[index],
+        alignment_N=None if self.alignment_N is None else self.alignment_N[index])
 
 
 def apex_index(onset: int, apex: int, offset: int, spec) -> int:
@@ -74,7 +78,8 @@ def load(data: config_lib.DataConfig) -> Clips:
       classes=classes, dropped=dropped,
       saliency_kind=spec.saliency,
       apex_index_N=np.array([apex_index(int(x["onset"]), int(x["apex"]), int(x["offset"]), spec)
-                             for x, _ in keep], np.int32))
+                             for x, _ in keep], np.int32),
+      alignment_N=np.array([_text(x["alignment"]) for x, _ in keep]))
 
 
 def _text(value) -> str:

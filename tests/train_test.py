@@ -306,6 +306,23 @@ def test_apex_uv_motion_path_is_checked_against_the_data():
   evaluate.check_inputs(dataclasses.replace(model, motion_path_input="mean"), off)
 
 
+def test_eye_mask_warns_about_faces_not_aligned_by_landmarks(capsys):
+  from mexp import evaluate
+  model = config_lib.ModelConfig(mask_eyes=True)
+  clips = _clips()
+  aligned = dataclasses.replace(clips, alignment_N=np.array(["landmarks"] * 8))
+  evaluate.check_inputs(model, aligned)
+  assert capsys.readouterr().err == ""
+  haar = dataclasses.replace(clips, alignment_N=np.array(["landmarks"] * 5 + ["haar"] * 3))
+  evaluate.check_inputs(dataclasses.replace(model, mask_eyes=False), haar)
+  assert capsys.readouterr().err == ""
+  evaluate.check_inputs(model, haar)
+  err = capsys.readouterr().err
+  assert "3 of 8 clips were aligned otherwise" in err
+  assert f"first {clips.subject_N[5]}/{clips.clip_N[5]} (haar)" in err
+  assert haar.take(np.array([5, 0])).alignment_N.tolist() == ["haar", "landmarks"]
+
+
 def test_late_fusion_trains_each_stream_on_its_own_loss():
   logits = jax.random.normal(jax.random.key(0), (4, 2, 3))
   label, mask = np.array([0, 1, 2, 1]), np.array([1.0, 1.0, 1.0, 0.0], np.float32)
