@@ -121,6 +121,10 @@ class ModelConfig:
   # head) or 'late' (each stream its own network, the single-stream ablation's, trained on its
   # own loss; the class probabilities averaged, as in Simonyan and Zisserman's two-stream nets).
   fusion: str = "concat"
+  # How late fusion averages the streams: 'probs' (their class probabilities) or 'log_probs'
+  # (their log-probabilities, renormalised: a product of experts, where a confident stream
+  # outweighs an unsure one).
+  late_average: str = "probs"
   # Zero both inputs over the eyes and lids (align.eye_mask): blinks are the largest movement
   # in most clips and no emotion's cue. The boxes sit where landmark alignment puts the eyes.
   mask_eyes: bool = False
@@ -163,6 +167,7 @@ class ProbeConfig:
 
 PROBE_FEATURES = ("flow", "raw_diff", "flow+raw_diff")
 MOTION_PATH_INPUTS = ("mean", "apex_uv")
+LATE_AVERAGES = ("probs", "log_probs")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -348,6 +353,8 @@ def validate(config: Config, num_devices: int = 1) -> None:
       ("model.motion_path_input", m.motion_path_input in MOTION_PATH_INPUTS,
        "expected " + " or ".join(repr(v) for v in MOTION_PATH_INPUTS)),
       ("model.fusion", m.fusion in ("concat", "late"), "expected 'concat' or 'late'"),
+      ("model.late_average", m.late_average in LATE_AVERAGES,
+       "expected " + " or ".join(repr(v) for v in LATE_AVERAGES)),
       ("model.stream_scale_init", m.fusion != "late" or not m.stream_scale_init,
        "has no effect with fusion 'late' (each stream its own network): set ()"),
       ("model.stream_dropout", m.fusion != "late" or not m.stream_dropout,

@@ -166,10 +166,18 @@ def mask_eyes(x_BxTxHxWxC: jax.Array) -> jax.Array:
   return x_BxTxHxWxC * jnp.asarray(mask_HxW, x_BxTxHxWxC.dtype)[:, :, None]
 
 
-def probabilities(logits: jax.Array) -> jax.Array:
-  """Class probabilities (B, K) from logits (B, K), or (B, S, K) per stream: their mean."""
-  probs = jax.nn.softmax(logits, axis=-1)
-  return jnp.mean(probs, axis=1) if logits.ndim == 3 else probs
+def probabilities(logits: jax.Array, average: str = "probs") -> jax.Array:
+  """Class probabilities (B, K) from logits (B, K), or from (B, S, K) per stream: the mean of
+  their probabilities ('probs') or the renormalised mean of their log-probabilities
+  ('log_probs')."""
+  if logits.ndim == 2:
+    return jax.nn.softmax(logits, axis=-1)
+  if average == "probs":
+    return jnp.mean(jax.nn.softmax(logits, axis=-1), axis=1)
+  if average == "log_probs":
+    return jax.nn.softmax(jnp.mean(jax.nn.log_softmax(logits, axis=-1), axis=1), axis=-1)
+  raise ValueError(f"unknown late_average {average!r}; expected one of "
+                   f"{', '.join(config_lib.LATE_AVERAGES)}")
 
 
 def motion_path_view(saliency_BxTxHxWxS: jax.Array, kind: str) -> jax.Array:

@@ -94,6 +94,7 @@ def _with(config, **changes):
     ("model.fusion", "early", "model.fusion 'early': expected 'concat' or 'late'"),
     ("model.motion_path_input", "last",
      "model.motion_path_input 'last': expected 'mean' or 'apex_uv'"),
+    ("model.late_average", "max", "model.late_average 'max': expected 'probs' or 'log_probs'"),
     ("model.width_factor", 0.0, "--width_factor 0.0: must be > 0"),
     ("model.dropout", 1.0, "model.dropout 1.0: must be in [0, 1)"),
     ("model.stream_dropout", (0.5,), "model.stream_dropout (0.5,): expected () or one rate in "

@@ -247,3 +247,18 @@ def test_mask_eyes_makes_the_model_blind_to_the_eyes_only():
                              atol=1e-5)
   brow = jnp.zeros((16, 16, 1)).at[3, 5].set(1.0)  # one pixel above the eye boxes
   assert not np.allclose(apply(raw, sal + 9 * brow), apply(raw, sal), atol=1e-3)
+
+
+def test_late_average_of_log_probabilities_is_the_normalised_geometric_mean():
+  p = np.array([[[0.5, 0.25, 0.25], [0.125, 0.5, 0.375]]], np.float32)  # (B=1, S=2, K=3)
+  logits = jnp.log(p) + 3.0  # softmax ignores a shift
+  geometric = np.sqrt(p[0, 0] * p[0, 1])
+  np.testing.assert_allclose(models.probabilities(logits, "log_probs")[0],
+                             geometric / geometric.sum(), rtol=1e-5)
+  np.testing.assert_allclose(models.probabilities(logits, "probs")[0], p[0].mean(0), rtol=1e-5)
+  # Class 0, plausible to both streams, over classes 1 and 2, each nearly ruled out by one.
+  q = jnp.log(jnp.array([[[0.3, 0.69, 0.01], [0.3, 0.02, 0.68]]]))
+  assert int(models.probabilities(q, "probs").argmax()) == 1
+  assert int(models.probabilities(q, "log_probs").argmax()) == 0
+  with pytest.raises(ValueError, match="unknown late_average 'max'"):
+    models.probabilities(logits, "max")

@@ -16,6 +16,7 @@ from jax.sharding import Mesh
 from mexp import checkpoints
 from mexp import config as config_lib
 from mexp import input_pipeline as pipeline
+from mexp import models
 from mexp import train
 
 ROOT = Path(__file__).parent.parent
@@ -323,7 +324,8 @@ def test_eye_mask_warns_about_faces_not_aligned_by_landmarks(capsys):
   assert haar.take(np.array([5, 0])).alignment_N.tolist() == ["haar", "landmarks"]
 
 
-def test_late_fusion_trains_each_stream_on_its_own_loss():
+@pytest.mark.parametrize("late_average", ["probs", "log_probs"])
+def test_late_fusion_trains_each_stream_on_its_own_loss(late_average):
   logits = jax.random.normal(jax.random.key(0), (4, 2, 3))
   label, mask = np.array([0, 1, 2, 1]), np.array([1.0, 1.0, 1.0, 0.0], np.float32)
   weights = np.array([1.0, 2.0, 0.5], np.float32)
@@ -332,13 +334,16 @@ def test_late_fusion_trains_each_stream_on_its_own_loss():
                              np.mean(per_stream), rtol=1e-6)
   # A step reports the fused prediction's loss, which val_loss also reads.
   config = dataclasses.replace(CONFIG, model=dataclasses.replace(
-      CONFIG.model, streams=("raw", "saliency"), fusion="late"))
+      CONFIG.model, streams=("raw", "saliency"), fusion="late", late_average=late_average))
   mesh = pipeline.data_mesh()
   clips = _clips()
   state = train.create_state(config, 3, clips, np.ones(3, np.float32), 10, jax.random.key(0))
   step, evaluate = train.compile_steps(mesh, config, "median")
   batch = pipeline.shard_batch(clips, np.arange(4), np.ones(4, np.float32), mesh)
   probs = np.asarray(evaluate(state, batch))
+  raw, sal = pipeline.to_float(clips.raw_NxTxHxWxC[:4], clips.saliency_NxTxHxWxS[:4])
+  logits = state.apply_fn({"params": state.params}, raw, sal, train=False)
+  np.testing.assert_allclose(probs, models.probabilities(logits, late_average), rtol=1e-5)
   _, m = step(state, batch, jax.random.key(1))
   loss_n, _, count, _ = np.asarray(m["sums"])
   np.testing.assert_allclose(loss_n / count, train.weighted_nll(probs, clips.label_N[:4],
