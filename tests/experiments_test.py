@@ -53,6 +53,10 @@ def test_two_stream_variants(experiments):
   assert {c.model.fusion for c in configs.values()} == {"late"}
   assert all(c.model.stream_scale_init == () for c in configs.values())
   assert all(c.model.raw_input == "changes" for c in configs.values())
+  # Chosen on validation subjects: flips on (every variant), eyes masked on both streams.
+  assert all(c.augment.flip and c.model.mask_eyes for c in configs.values())
+  assert {c.model.late_average for c in configs.values()} == {"log_probs"}
+  assert all(c.augment.max_shift == 0 for c in configs.values())
   grids = {v: c.model.motion_path_grid for v, c in configs.items()}  # needs a saliency stream
   assert grids == {"two_stream": 8, "raw_only": 0, "saliency_only": 8, "seed_median": 8}
   assert {c.data.folds for c in configs.values()} == {"loso"}
