@@ -38,8 +38,8 @@ def get_config(variant: str = "two_stream") -> config_lib.Config:
       # modality dropout of the raw stream, a spatial jitter of the raw frames alone, per-stream
       # auxiliary heads (all under concat fusion), a Polyak weight average (0.871).
       # Horizontal flips (u negated), then the eyes and lids masked on both streams (blinks
-      # are the largest movement in many clips and no emotion's cue; several MER and spotting
-      # methods mask the eyes for this): 0.899, then 0.918 (same protocol and seeds; 4 of 5 better).
+      # are the largest movement in many clips and no emotion's cue; half the validation errors
+      # above were in clips with a blink): 0.899, then 0.918 (same protocol and seeds).
       # There the saliency network alone scored 0.937: the raw one (0.793) pulled the mean of
       # probabilities down. Averaging log-probabilities instead (late_average, read from the
       # same runs' checkpoints) lets the confident stream lead: 0.942.
