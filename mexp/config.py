@@ -128,6 +128,10 @@ class ModelConfig:
   # Zero both inputs over the eyes and lids (align.eye_mask): blinks are the largest movement
   # in most clips and no emotion's cue. The boxes sit where landmark alignment puts the eyes.
   mask_eyes: bool = False
+  # Fold each k x k block of pixels into channels before the streams (after the eye mask and
+  # `changes`): a 64x64 clip enters as 32x32 with 4x the channels, so the first convolution sees
+  # every stored pixel at the cost of a 32x32 network. 1: off.
+  space_to_depth: int = 1
   norm: str = "none"  # 'none', 'group' or 'layer' (LayerNorm over channels: slow here, and it
   # erases the per-pixel motion magnitude the saliency stream carries)
   conv: str = "auto"  # 'auto' (by backend), 'xla' (lax conv), 'taps' (2D convs over time taps)
@@ -359,6 +363,7 @@ def validate(config: Config, num_devices: int = 1) -> None:
        "has no effect with fusion 'late' (each stream its own network): set ()"),
       ("model.stream_dropout", m.fusion != "late" or not m.stream_dropout,
        "has no effect with fusion 'late' (each stream its own network): set ()"),
+      ("model.space_to_depth", m.space_to_depth >= 1, "must be >= 1 (1: off)"),
       ("model.norm", m.norm in ("none", "group", "layer"), "expected 'none', 'group' or 'layer'"),
       ("model.conv", m.conv in ("auto", "xla", "taps", "im2col"),
        "expected 'auto', 'xla', 'taps' or 'im2col'"),

@@ -114,6 +114,8 @@ class TwoStream3DCNN(nn.Module):
     if cfg.raw_input == "changes":
       raw_BxTxHxWxC = changes(raw_BxTxHxWxC)
     inputs = {"raw": raw_BxTxHxWxC, "saliency": saliency_BxTxHxWxS}
+    if cfg.space_to_depth > 1:
+      inputs = {k: space_to_depth(v, cfg.space_to_depth) for k, v in inputs.items()}
     if not cfg.streams or set(cfg.streams) - set(inputs):
       raise ValueError(f"streams must be a non-empty subset of {tuple(inputs)}, not {cfg.streams}")
     widths = [_width(w, cfg.width_factor) for w in cfg.stream_widths]
@@ -158,6 +160,15 @@ def single_stream(cfg: config_lib.ModelConfig, stream: str) -> config_lib.ModelC
   return dataclasses.replace(
       cfg, streams=(stream,), fusion="concat", stream_scale_init=(), stream_dropout=(),
       motion_path_grid=cfg.motion_path_grid if stream == "saliency" else 0)
+
+
+def space_to_depth(x_BxTxHxWxC: jax.Array, k: int) -> jax.Array:
+  """(B, T, H, W, C) -> (B, T, H / k, W / k, k * k * C): each k x k block of pixels as channels."""
+  b, t, h, w, c = x_BxTxHxWxC.shape
+  if h % k or w % k:
+    raise ValueError(f"space_to_depth {k} needs H and W divisible by it, not {h}x{w}")
+  x = x_BxTxHxWxC.reshape(b, t, h // k, k, w // k, k, c).transpose(0, 1, 2, 4, 3, 5, 6)
+  return x.reshape(b, t, h // k, w // k, k * k * c)
 
 
 def mask_eyes(x_BxTxHxWxC: jax.Array) -> jax.Array:

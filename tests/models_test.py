@@ -1,5 +1,6 @@
 import dataclasses
 
+import flax
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
@@ -262,3 +263,38 @@ def test_late_average_of_log_probabilities_is_the_normalised_geometric_mean():
   assert int(models.probabilities(q, "log_probs").argmax()) == 0
   with pytest.raises(ValueError, match="unknown late_average 'max'"):
     models.probabilities(logits, "max")
+
+
+def test_space_to_depth_known_answer_and_error():
+  x = jnp.arange(4 * 4, dtype=jnp.float32).reshape(1, 1, 4, 4, 1)
+  out = np.asarray(models.space_to_depth(x, 2))
+  assert out.shape == (1, 1, 2, 2, 4)
+  np.testing.assert_array_equal(out[0, 0, 0, 0], [0, 1, 4, 5])  # the top-left 2x2 block
+  np.testing.assert_array_equal(out[0, 0, 1, 1], [10, 11, 14, 15])
+  with pytest.raises(ValueError, match="divisible.*6x4"):
+    models.space_to_depth(jnp.zeros((1, 1, 6, 4, 1)), 4)
+
+
+def test_space_to_depth_runs_a_larger_clip_at_the_smaller_clips_cost():
+  cfg = config_lib.ModelConfig(width_factor=1 / 64, shared_widths=(64,), dense=(8,), dropout=0.0,
+                               raw_input="changes", motion_path_grid=2, fusion="late",
+                               space_to_depth=2)
+  big = models.TwoStream3DCNN(cfg, 3)
+  raw = jax.random.normal(jax.random.key(1), (2, 4, 16, 16, 1))
+  sal = jax.random.normal(jax.random.key(2), (2, 4, 16, 16, 3))
+  params = big.init(jax.random.key(0), raw, sal, train=False)["params"]
+  small = models.TwoStream3DCNN(dataclasses.replace(cfg, space_to_depth=1), 3)
+  small_params = small.init(jax.random.key(0), raw[:, :, :8, :8], sal[:, :, :8, :8],
+                            train=False)["params"]
+  shapes = lambda p: {"/".join(k): v.shape for k, v in flax.traverse_util.flatten_dict(p).items()}  # noqa: E731
+  big_shapes, small_shapes = shapes(params), shapes(small_params)
+  differ = {k for k in big_shapes if big_shapes[k] != small_shapes[k]}
+  # Only the first convolutions' input channels grow (x4); the rest is the 8x8 network's.
+  assert differ and all(k.endswith("stream/Conv3D_0/kernel") for k in differ), differ
+  for k in differ:
+    assert big_shapes[k][-2] == 4 * small_shapes[k][-2]
+  # Every stored pixel reaches the output: one changed pixel changes the logits.
+  apply = lambda r: big.apply({"params": params}, r, sal, train=False)  # noqa: E731
+  assert not np.allclose(apply(raw.at[:, 1, 15, 15, 0].add(5.0)), apply(raw), atol=1e-4)
+  with pytest.raises(ValueError, match="model.space_to_depth"):
+    config_lib.validate(config_lib.Config(model=dataclasses.replace(cfg, space_to_depth=0)))
