@@ -125,6 +125,9 @@ class ModelConfig:
   # (their log-probabilities, renormalised: a product of experts, where a confident stream
   # outweighs an unsure one).
   late_average: str = "probs"
+  # Late fusion's weight per stream (same order as `streams`, normalised; () = equal): a stream
+  # known to be weaker (raw frames against flow, in MER) can speak with a smaller voice.
+  late_weights: tuple[float, ...] = ()
   # Zero both inputs over the eyes and lids (align.eye_mask): blinks are the largest movement
   # in most clips and no emotion's cue. The boxes sit where landmark alignment puts the eyes.
   mask_eyes: bool = False
@@ -359,6 +362,12 @@ def validate(config: Config, num_devices: int = 1) -> None:
       ("model.fusion", m.fusion in ("concat", "late"), "expected 'concat' or 'late'"),
       ("model.late_average", m.late_average in LATE_AVERAGES,
        "expected " + " or ".join(repr(v) for v in LATE_AVERAGES)),
+      ("model.late_weights", not m.late_weights or (
+          len(m.late_weights) == len(m.streams) and all(0 <= w < math.inf for w in m.late_weights)
+          and sum(m.late_weights) > 0),
+       f"expected () or one weight >= 0 per stream of {m.streams}, not all 0"),
+      ("model.late_weights", m.fusion == "late" or not m.late_weights,
+       "needs fusion 'late': set ()"),
       ("model.stream_scale_init", m.fusion != "late" or not m.stream_scale_init,
        "has no effect with fusion 'late' (each stream its own network): set ()"),
       ("model.stream_dropout", m.fusion != "late" or not m.stream_dropout,

@@ -177,16 +177,21 @@ def mask_eyes(x_BxTxHxWxC: jax.Array) -> jax.Array:
   return x_BxTxHxWxC * jnp.asarray(mask_HxW, x_BxTxHxWxC.dtype)[:, :, None]
 
 
-def probabilities(logits: jax.Array, average: str = "probs") -> jax.Array:
+def probabilities(logits: jax.Array, average: str = "probs",
+                  weights: tuple[float, ...] = ()) -> jax.Array:
   """Class probabilities (B, K) from logits (B, K), or from (B, S, K) per stream: the mean of
   their probabilities ('probs') or the renormalised mean of their log-probabilities
-  ('log_probs')."""
+  ('log_probs'), weighted by `weights` (one per stream, normalised; () = equal)."""
   if logits.ndim == 2:
     return jax.nn.softmax(logits, axis=-1)
+  w_S = jnp.full(logits.shape[1], 1.0) if not weights else jnp.asarray(weights, jnp.float32)
+  if w_S.shape != (logits.shape[1],):
+    raise ValueError(f"late_weights {weights} needs one weight per stream ({logits.shape[1]})")
+  w_1xSx1 = (w_S / jnp.sum(w_S))[None, :, None]
   if average == "probs":
-    return jnp.mean(jax.nn.softmax(logits, axis=-1), axis=1)
+    return jnp.sum(w_1xSx1 * jax.nn.softmax(logits, axis=-1), axis=1)
   if average == "log_probs":
-    return jax.nn.softmax(jnp.mean(jax.nn.log_softmax(logits, axis=-1), axis=1), axis=-1)
+    return jax.nn.softmax(jnp.sum(w_1xSx1 * jax.nn.log_softmax(logits, axis=-1), axis=1), axis=-1)
   raise ValueError(f"unknown late_average {average!r}; expected one of "
                    f"{', '.join(config_lib.LATE_AVERAGES)}")
 

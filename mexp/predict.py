@@ -82,7 +82,8 @@ def load(workdir: str | Path) -> Predictor:
   import jax
   from mexp import models
   forward = jax.jit(lambda params, raw, sal: models.probabilities(
-      state.apply_fn({"params": params}, raw, sal, train=False), config.model.late_average))
+      state.apply_fn({"params": params}, raw, sal, train=False), config.model.late_average,
+      config.model.late_weights))
   raw, sal = pipeline.to_float(dummy.raw_NxTxHxWxC, dummy.saliency_NxTxHxWxS)
   predictor = Predictor(config=config, spec=spec, classes=classes,
                         params=train.eval_params(state), forward=forward, checkpoint=checkpoint_dir)

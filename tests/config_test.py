@@ -95,6 +95,12 @@ def _with(config, **changes):
     ("model.motion_path_input", "last",
      "model.motion_path_input 'last': expected 'mean' or 'apex_uv'"),
     ("model.late_average", "max", "model.late_average 'max': expected 'probs' or 'log_probs'"),
+    ("model.late_weights", (1.0,), "model.late_weights (1.0,): expected () or one weight >= 0 "
+     "per stream of ('raw', 'saliency'), not all 0"),
+    ("model.late_weights", (0.0, 0.0), "model.late_weights (0.0, 0.0): expected () or one "
+     "weight >= 0 per stream of ('raw', 'saliency'), not all 0"),
+    ("model.late_weights", (1.0, 2.0), "model.late_weights (1.0, 2.0): needs fusion 'late': set ()"),
+    ("model.space_to_depth", 0, "model.space_to_depth 0: must be >= 1 (1: off)"),
     ("model.width_factor", 0.0, "--width_factor 0.0: must be > 0"),
     ("model.dropout", 1.0, "model.dropout 1.0: must be in [0, 1)"),
     ("model.stream_dropout", (0.5,), "model.stream_dropout (0.5,): expected () or one rate in "

@@ -265,6 +265,23 @@ def test_late_average_of_log_probabilities_is_the_normalised_geometric_mean():
     models.probabilities(logits, "max")
 
 
+def test_late_weights_give_each_stream_its_share():
+  p = np.array([[[0.5, 0.25, 0.25], [0.125, 0.5, 0.375]]], np.float32)
+  logits = jnp.log(p)
+  np.testing.assert_allclose(models.probabilities(logits, "probs", (1.0, 3.0))[0],
+                             0.25 * p[0, 0] + 0.75 * p[0, 1], rtol=1e-5)
+  weighted = p[0, 0] ** 0.25 * p[0, 1] ** 0.75
+  np.testing.assert_allclose(models.probabilities(logits, "log_probs", (1.0, 3.0))[0],
+                             weighted / weighted.sum(), rtol=1e-5)
+  for rule in ("probs", "log_probs"):  # equal weights are the plain average; (0, 1): stream 1
+    np.testing.assert_allclose(models.probabilities(logits, rule, (2.0, 2.0)),
+                               models.probabilities(logits, rule), rtol=1e-6)
+    np.testing.assert_allclose(models.probabilities(logits, rule, (0.0, 1.0))[0], p[0, 1],
+                               rtol=1e-5)
+  with pytest.raises(ValueError, match=r"late_weights \(1.0,\) needs one weight per stream \(2\)"):
+    models.probabilities(logits, "probs", (1.0,))
+
+
 def test_space_to_depth_known_answer_and_error():
   x = jnp.arange(4 * 4, dtype=jnp.float32).reshape(1, 1, 4, 4, 1)
   out = np.asarray(models.space_to_depth(x, 2))
@@ -296,5 +313,3 @@ def test_space_to_depth_runs_a_larger_clip_at_the_smaller_clips_cost():
   # Every stored pixel reaches the output: one changed pixel changes the logits.
   apply = lambda r: big.apply({"params": params}, r, sal, train=False)  # noqa: E731
   assert not np.allclose(apply(raw.at[:, 1, 15, 15, 0].add(5.0)), apply(raw), atol=1e-4)
-  with pytest.raises(ValueError, match="model.space_to_depth"):
-    config_lib.validate(config_lib.Config(model=dataclasses.replace(cfg, space_to_depth=0)))

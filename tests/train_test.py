@@ -324,8 +324,9 @@ def test_eye_mask_warns_about_faces_not_aligned_by_landmarks(capsys):
   assert haar.take(np.array([5, 0])).alignment_N.tolist() == ["haar", "landmarks"]
 
 
-@pytest.mark.parametrize("late_average", ["probs", "log_probs"])
-def test_late_fusion_trains_each_stream_on_its_own_loss(late_average):
+@pytest.mark.parametrize("late_average,late_weights", [("probs", ()), ("log_probs", ()),
+                                                       ("log_probs", (0.2, 0.8))])
+def test_late_fusion_trains_each_stream_on_its_own_loss(late_average, late_weights):
   logits = jax.random.normal(jax.random.key(0), (4, 2, 3))
   label, mask = np.array([0, 1, 2, 1]), np.array([1.0, 1.0, 1.0, 0.0], np.float32)
   weights = np.array([1.0, 2.0, 0.5], np.float32)
@@ -334,7 +335,8 @@ def test_late_fusion_trains_each_stream_on_its_own_loss(late_average):
                              np.mean(per_stream), rtol=1e-6)
   # A step reports the fused prediction's loss, which val_loss also reads.
   config = dataclasses.replace(CONFIG, model=dataclasses.replace(
-      CONFIG.model, streams=("raw", "saliency"), fusion="late", late_average=late_average))
+      CONFIG.model, streams=("raw", "saliency"), fusion="late", late_average=late_average,
+      late_weights=late_weights))
   mesh = pipeline.data_mesh()
   clips = _clips()
   state = train.create_state(config, 3, clips, np.ones(3, np.float32), 10, jax.random.key(0))
@@ -343,7 +345,8 @@ def test_late_fusion_trains_each_stream_on_its_own_loss(late_average):
   probs = np.asarray(evaluate(state, batch))
   raw, sal = pipeline.to_float(clips.raw_NxTxHxWxC[:4], clips.saliency_NxTxHxWxS[:4])
   logits = state.apply_fn({"params": state.params}, raw, sal, train=False)
-  np.testing.assert_allclose(probs, models.probabilities(logits, late_average), rtol=1e-5)
+  np.testing.assert_allclose(probs, models.probabilities(logits, late_average, late_weights),
+                             rtol=1e-5)
   _, m = step(state, batch, jax.random.key(1))
   loss_n, _, count, _ = np.asarray(m["sums"])
   np.testing.assert_allclose(loss_n / count, train.weighted_nll(probs, clips.label_N[:4],
