@@ -124,7 +124,7 @@ def check_flow(probe: config_lib.ProbeConfig, saliency_kind: str) -> None:
   if not applies(probe, saliency_kind):
     raise ValueError(f"the linear probe needs a flow saliency ({', '.join(motion.FLOW_KINDS)}), "
                      f"not {saliency_kind!r}; pick a builder config such as "
-                     "t16_32x32_grey_ststnet_apex_a128")
+                     "t16_64x64_grey_ststnet_apex_a128")
 
 
 def cross_validate(probe: config_lib.ProbeConfig, clips, folds: list[folds_lib.Fold]) -> list[dict]:

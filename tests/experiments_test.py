@@ -40,10 +40,10 @@ def test_two_stream_variants(experiments):
   assert streams == {"two_stream": ("raw", "saliency"), "raw_only": ("raw",),
                      "saliency_only": ("saliency",), "seed_median": ("raw", "saliency")}
   builder = {v: c.data.builder_config for v, c in configs.items()}
-  assert builder == {"two_stream": "t16_32x32_grey_ststnet_apex_a128",
-                     "raw_only": "t16_32x32_grey_ststnet_apex_a128",
-                     "saliency_only": "t16_32x32_grey_ststnet_apex_a128",
-                     "seed_median": "t16_32x32_grey_median_apex_a128"}
+  assert builder == {"two_stream": "t16_64x64_grey_ststnet_apex_a128",
+                     "raw_only": "t16_64x64_grey_ststnet_apex_a128",
+                     "saliency_only": "t16_64x64_grey_ststnet_apex_a128",
+                     "seed_median": "t16_64x64_grey_median_apex_a128"}
   assert set(builder.values()) <= {c.name for c in builder_lib.CONFIGS}
   assert {c.workdir for c in configs.values()} == {f"workdir/{v}" for v in configs}
   # Only the named parts differ between variants.
@@ -56,6 +56,12 @@ def test_two_stream_variants(experiments):
   # Chosen on validation subjects: flips on (every variant), eyes masked on both streams.
   assert all(c.augment.flip and c.model.mask_eyes for c in configs.values())
   assert {c.model.late_average for c in configs.values()} == {"log_probs"}
+  # 64x64 clips folded to 32x32 with 4x the channels (chosen on validation subjects).
+  assert {c.model.space_to_depth for c in configs.values()} == {2}
+  # The raw stream's smaller voice in late fusion; single streams have nothing to weigh.
+  weights = {v: c.model.late_weights for v, c in configs.items()}
+  assert weights == {"two_stream": (0.2, 0.8), "raw_only": (), "saliency_only": (),
+                     "seed_median": (0.2, 0.8)}
   assert all(c.augment.max_shift == 0 for c in configs.values())
   grids = {v: c.model.motion_path_grid for v, c in configs.items()}  # needs a saliency stream
   assert grids == {"two_stream": 8, "raw_only": 0, "saliency_only": 8, "seed_median": 8}
