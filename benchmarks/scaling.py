@@ -5,7 +5,8 @@ Run: python benchmarks/scaling.py [--per_device_batch 8]
 
 Prints the devices, backend, processes, per-device and global batch, compile time, steps/s and
 clips/s of the default two-stream model (experiments/two_stream.py) on the default input
-(16x32x32 grey + 3 motion channels) and on a 128 px one (32x128x128 RGB + 3 motion channels).
+(16x64x64 grey + 3 motion channels, folded to 32x32) and on a 128 px one (32x128x128 RGB + 3
+motion channels).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).parent.parent / "experiments"))
 from mexp import distributed  # noqa: E402
 
-INPUTS = {"default 16x32x32": (16, 32, 32, 1), "128 px 32x128x128": (32, 128, 128, 3)}
+INPUTS = {"default 16x64x64": (16, 64, 64, 1), "128 px 32x128x128": (32, 128, 128, 3)}
 
 
 def bench(input_TxHxWxC, per_device_batch: int, repeats: int) -> dict:
