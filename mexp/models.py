@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from typing import Sequence
 
@@ -194,6 +195,11 @@ def probabilities(logits: jax.Array, average: str = "probs",
     return jax.nn.softmax(jnp.sum(w_1xSx1 * jax.nn.log_softmax(logits, axis=-1), axis=1), axis=-1)
   raise ValueError(f"unknown late_average {average!r}; expected one of "
                    f"{', '.join(config_lib.LATE_AVERAGES)}")
+
+
+def fused_probabilities(cfg: config_lib.ModelConfig):
+  """logits -> class probabilities (B, K) under cfg's late_average and late_weights."""
+  return functools.partial(probabilities, average=cfg.late_average, weights=cfg.late_weights)
 
 
 def motion_path_view(saliency_BxTxHxWxS: jax.Array, kind: str) -> jax.Array:

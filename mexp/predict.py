@@ -81,9 +81,9 @@ def load(workdir: str | Path) -> Predictor:
                        f"({type(e).__name__}: {str(e).splitlines()[0][:200]})") from None
   import jax
   from mexp import models
-  forward = jax.jit(lambda params, raw, sal: models.probabilities(
-      state.apply_fn({"params": params}, raw, sal, train=False), config.model.late_average,
-      config.model.late_weights))
+  fuse = models.fused_probabilities(config.model)
+  forward = jax.jit(lambda params, raw, sal: fuse(
+      state.apply_fn({"params": params}, raw, sal, train=False)))
   raw, sal = pipeline.to_float(dummy.raw_NxTxHxWxC, dummy.saliency_NxTxHxWxS)
   predictor = Predictor(config=config, spec=spec, classes=classes,
                         params=train.eval_params(state), forward=forward, checkpoint=checkpoint_dir)

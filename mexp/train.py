@@ -95,8 +95,8 @@ def create_state(config: config_lib.Config, num_classes: int, sample: pipeline.C
 
 def train_step(state: TrainState, batch: Batch, rng: jax.Array, *,
                augment: config_lib.AugmentConfig, saliency_kind: str,
-               ema_decay: float = 0.0, late_average: str = "probs",
-               late_weights: tuple[float, ...] = ()) -> tuple[TrainState, Metrics]:
+               ema_decay: float = 0.0,
+               probabilities=models.probabilities) -> tuple[TrainState, Metrics]:
   """One optimiser step on a global batch sharded over the 'data' axis."""
   k_aug, k_drop = jax.random.split(rng)
   raw_BxTxHxWxC, sal_BxTxHxWxS = pipeline.to_float(batch["raw"], batch["saliency"])
@@ -112,7 +112,7 @@ def train_step(state: TrainState, batch: Batch, rng: jax.Array, *,
 
   (loss, logits_BxK), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
   count = jnp.sum(batch["mask"])
-  probs_BxK = models.probabilities(logits_BxK, late_average, late_weights)
+  probs_BxK = probabilities(logits_BxK)
   if logits_BxK.ndim == 3:  # late fusion: report the fused prediction's loss, as val_loss does
     loss = weighted_xent(jnp.log(probs_BxK + 1e-9), batch["label"], state.class_weights_K,
                          batch["mask"])
@@ -123,25 +123,22 @@ def train_step(state: TrainState, batch: Batch, rng: jax.Array, *,
   return (update_ema(state, ema_decay) if ema_decay else state), {"sums": sums}
 
 
-def eval_step(state: TrainState, batch: Batch, late_average: str = "probs",
-              late_weights: tuple[float, ...] = ()) -> jax.Array:
+def eval_step(state: TrainState, batch: Batch,
+              probabilities=models.probabilities) -> jax.Array:
   """Class probabilities (B, K), no augmentation, no dropout."""
   raw, sal = pipeline.to_float(batch["raw"], batch["saliency"])
-  return models.probabilities(state.apply_fn({"params": eval_params(state)}, raw, sal,
-                                             train=False), late_average, late_weights)
+  return probabilities(state.apply_fn({"params": eval_params(state)}, raw, sal, train=False))
 
 
 def compile_steps(mesh, config: config_lib.Config, saliency_kind: str):
   """The jitted steps: state replicated (P()), batch sharded (P('data')), state donated."""
   replicated, sharded = NamedSharding(mesh, P()), NamedSharding(mesh, P("data"))
+  fuse = models.fused_probabilities(config.model)
   train = jax.jit(functools.partial(train_step, augment=config.augment, saliency_kind=saliency_kind,
-                                    ema_decay=config.optim.ema_decay,
-                                    late_average=config.model.late_average,
-                                    late_weights=config.model.late_weights),
+                                    ema_decay=config.optim.ema_decay, probabilities=fuse),
                   in_shardings=(replicated, sharded, replicated),
                   out_shardings=(replicated, replicated), donate_argnums=0)
-  evaluate = jax.jit(functools.partial(eval_step, late_average=config.model.late_average,
-                                       late_weights=config.model.late_weights),
+  evaluate = jax.jit(functools.partial(eval_step, probabilities=fuse),
                      in_shardings=(replicated, sharded), out_shardings=replicated)
   return train, evaluate
 
