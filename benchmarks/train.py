@@ -1,6 +1,6 @@
 """Training and inference speed, against PyTorch eager on the same model when torch is installed.
 
-Run: python benchmarks/train.py [--configs] [--no_native] [--steps N] [--reps N]
+Run: python benchmarks/train.py [--configs] [--profile DIR] [--no_native] [--steps N] [--reps N]
 
 The peer table: the same two-stream model in JAX (Conv3D 'auto', and XLA's native 3D convolution
 unless --no_native) and in PyTorch eager (`pip install -e '.[bench]'`; skipped without torch):
@@ -12,6 +12,16 @@ are medians over every repetition's steps. Speed ratios are PyTorch ms / JAX ms 
 faster). Share of peak: 3x (train) or 1x (inference) the forward FLOPs (XLA's cost analysis of
 the native convolution) per second, over this machine's float32 matmul peak (jit, same run).
 
+The GEMM floor: the matrix products alone that the CPU Conv3D runs in a train step (forward,
+kernel gradient, and input gradient except for the 1-channel first layers), at the same sizes and
+step counts, each in its faster operand layout, operands resident in cache, nothing gathered,
+pooled or added. A step that computes the direct convolution's products through XLA's GEMM, in
+cache-sized steps, cannot take less.
+
+--profile DIR writes a jax.profiler trace of the JAX train step per shape and prints its time per
+kind of XLA:CPU operation (the executor's events; matrix products run partly on a worker pool
+after their event ends, so the rows are a lower bound and do not sum to the step).
+
 --configs adds the project's own configurations (train.train_step, augmentation included):
 compile time, clips/s and GFLOP/s per 3D-convolution formulation.
 """
@@ -19,9 +29,14 @@ compile time, clips/s and GFLOP/s per 3D-convolution formulation.
 from __future__ import annotations
 
 import argparse
+import collections
 import dataclasses
 import functools
+import glob
+import gzip
+import json
 import os
+import re
 import statistics
 import time
 
@@ -29,8 +44,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
+from jax import lax
 
 from mexp import config as config_lib
+from mexp import conv3d
 from mexp import input_pipeline as pipeline
 from mexp import models, train
 
@@ -179,6 +196,87 @@ def _peer_table(steps: int, reps: int, native: bool) -> None:
       label = "train step" if kind == "train" else "inference"
       print(f"| {b}, {t}, {h}², 1 | {label} | " + " | ".join(cells) + ratio + " |")
   print("(x%): share of the matmul peak")
+  print("\n| input (B, T, H×W, C) | train step: GEMM floor | JAX mexp Conv3D"
+        + (" | PyTorch eager | PyTorch / GEMM floor |" if torch else " |"))
+  print("|---" * (5 if torch else 3) + "|")
+  for shape in SHAPES:
+    floor = gemm_floor_ms(shape)
+    cells = [f"{floor:.0f} ms", f"{ms[((shape, 'auto'), 'train')]:.0f} ms"]
+    if torch:
+      peer = ms[((shape, "torch"), "train")]
+      cells += [f"{peer:.0f} ms", f"{peer / floor:.2f}"]
+    b, t, h, _ = shape
+    print(f"| {b}, {t}, {h}², 1 | " + " | ".join(cells) + " |")
+  print("GEMM floor: the Conv3D matrix products alone (XLA:CPU, conv3d's step sizes, faster layout,"
+        " in cache)")
+
+
+def peer_layers(shape_BxTxHxW) -> list[tuple[tuple[int, ...], int, tuple[int, int, int], int]]:
+  """The peer model's 3D convolutions: (input BxTxHxWxC, output channels, pool, how many)."""
+  b, t, h, w = shape_BxTxHxW
+  return [((b, t, h, w, 1), 32, (1, 2, 2), 2), ((b, t, h // 2, w // 2, 32), 64, (2, 2, 2), 2),
+          ((b, t // 2, h // 4, w // 4, 128), 128, (2, 2, 2), 1)]
+
+
+def _gemm_loop_ms(lhs_shape, rhs_shape, contract_lhs: int, count: int, reps: int) -> float:
+  """Median ms of `count` products lhs x rhs (contracting lhs axis `contract_lhs`), in cache."""
+  lhs, rhs = jnp.ones(lhs_shape), jnp.ones(rhs_shape)
+  dims = (((contract_lhs,), (0,)), ((), ()))
+
+  @jax.jit
+  def loop(lhs, rhs):
+    def body(_, carry):  # the barrier keeps XLA from hoisting the loop-invariant product
+      lhs, rhs, acc = lax.optimization_barrier(carry)
+      return lhs, rhs, acc + lax.dot_general(lhs, rhs, dims)[0, 0]
+    return lax.fori_loop(0, count, body, (lhs, rhs, jnp.zeros(())))[2]
+
+  loop(lhs, rhs).block_until_ready()
+  times = []
+  for _ in range(reps):
+    start = time.perf_counter()
+    loop(lhs, rhs).block_until_ready()
+    times.append(time.perf_counter() - start)
+  return 1e3 * statistics.median(times)
+
+
+def gemm_floor_ms(shape_BxTxHxW, reps: int = 5) -> float:
+  """The train step's Conv3D matrix products alone, at conv3d's step shapes and counts."""
+  total = 0.0
+  for (b, t, h, w, c), o, pool, copies in peer_layers(shape_BxTxHxW):
+    clips, frames = conv3d.chunking(b, t, h, w, c, pool[0])
+    rows, count = clips * frames * h * w, b * t // (clips * frames)
+    ms = (_gemm_loop_ms((rows, 27 * c), (27 * c, o), 1, count, reps)  # forward
+          + min(_gemm_loop_ms((rows, 27 * c), (rows, o), 0, count, reps),  # kernel gradient,
+                _gemm_loop_ms((27 * c, rows), (rows, o), 1, count, reps)))  # or patches^T stored
+    if c > 3:  # input gradient: the flipped kernel over the output gradient's own steps
+      clips, frames = conv3d.chunking(b, t, h, w, o)
+      rows = clips * frames * h * w
+      ms += _gemm_loop_ms((rows, 27 * o), (27 * o, c), 1, b * t // (clips * frames), reps)
+    total += copies * ms
+  return total
+
+
+def profile_step(shape_BxTxHxW, directory: str, steps: int = 3) -> dict[str, float]:
+  """ms per kind of XLA:CPU operation in the JAX train step, from a jax.profiler trace."""
+  train_once, _ = jax_runner(shape_BxTxHxW, "auto")
+  train_once(), train_once()
+  with jax.profiler.trace(directory):
+    for _ in range(steps):
+      train_once()
+  trace = max(glob.glob(os.path.join(directory, "**", "*.trace.json.gz"), recursive=True),
+              key=os.path.getmtime)
+  kinds = collections.Counter()
+  for event in json.load(gzip.open(trace))["traceEvents"]:
+    name = event.get("name", "")
+    if event.get("ph") != "X":
+      continue
+    if name.startswith("ThunkExecutor::Execute (wait"):
+      kinds["(step, executor wall)"] += event["dur"]
+    elif not name.startswith(("ThunkExecutor", "$", "Slinky", "end:", "Pjit", "Common", "while")):
+      kind = ("matrix products" if "ynn" in name or "dot" in name else
+              "patch gathering" if "concatenate" in name else re.sub(r"[._]\d+$", "", name))
+      kinds[kind] += event["dur"]
+  return {k: v / steps / 1e3 for k, v in kinds.most_common()}
 
 
 def bench_config(shape_TxHxW, width_factor: float, conv: str, batch: int = 16,
@@ -243,8 +341,18 @@ def main() -> None:
   parser.add_argument("--reps", type=int, default=2, help="interleaved repetitions")
   parser.add_argument("--no_native", action="store_true", help="skip XLA's native conv3d")
   parser.add_argument("--configs", action="store_true", help="also the project's configurations")
+  parser.add_argument("--profile", metavar="DIR", help="trace the JAX train step per shape to DIR")
   args = parser.parse_args()
   _peer_table(args.steps, args.reps, not args.no_native)
+  if args.profile:
+    for shape in SHAPES:
+      kinds = profile_step(shape, os.path.join(args.profile, "x".join(map(str, shape))))
+      print(f"\nprofile, train step {shape} (ms per step):")
+      small = {k: v for k, v in kinds.items() if v < 1.0}
+      for kind, ms in kinds.items():
+        if kind not in small:
+          print(f"  {ms:8.1f}  {kind}")
+      print(f"  {sum(small.values()):8.1f}  {len(small)} other kinds under 1 ms each")
   if args.configs:
     _configs_table(matmul_peak_gflops())
 
