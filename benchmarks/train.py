@@ -212,10 +212,29 @@ def _peer_table(steps: int, reps: int, native: bool) -> None:
 
 
 def peer_layers(shape_BxTxHxW) -> list[tuple[tuple[int, ...], int, tuple[int, int, int], int]]:
-  """The peer model's 3D convolutions: (input BxTxHxWxC, output channels, pool, how many)."""
-  b, t, h, w = shape_BxTxHxW
-  return [((b, t, h, w, 1), 32, (1, 2, 2), 2), ((b, t, h // 2, w // 2, 32), 64, (2, 2, 2), 2),
-          ((b, t // 2, h // 4, w // 4, 128), 128, (2, 2, 2), 1)]
+  """PEER_MODEL's 3D convolutions: (input BxTxHxWxC, output channels, pool, how many)."""
+  m = PEER_MODEL
+  (b, t, h, w), c, layers = shape_BxTxHxW, 1, []
+  for width, (pt, ph, pw) in zip(m.stream_widths, m.stream_pools):
+    layers.append(((b, t, h, w, c), width, (pt, ph, pw), len(m.streams)))
+    t, h, w, c = t // pt, h // ph, w // pw, width
+  c *= len(m.streams)
+  for i, width in enumerate(m.shared_widths):  # only the last one pools (models.TwoStream3DCNN)
+    last = i == len(m.shared_widths) - 1
+    layers.append(((b, t, h, w, c), width, m.shared_pool if last else (1, 1, 1), 1))
+    c = width
+  return layers
+
+
+def _median_ms(fn, reps: int) -> float:
+  """Median ms of fn() over `reps` calls, after one warm-up call."""
+  fn()
+  times = []
+  for _ in range(reps):
+    start = time.perf_counter()
+    fn()
+    times.append(time.perf_counter() - start)
+  return 1e3 * statistics.median(times)
 
 
 def _gemm_loop_ms(lhs_shape, rhs_shape, contract_lhs: int, count: int, reps: int) -> float:
@@ -230,13 +249,7 @@ def _gemm_loop_ms(lhs_shape, rhs_shape, contract_lhs: int, count: int, reps: int
       return lhs, rhs, acc + lax.dot_general(lhs, rhs, dims)[0, 0]
     return lax.fori_loop(0, count, body, (lhs, rhs, jnp.zeros(())))[2]
 
-  loop(lhs, rhs).block_until_ready()
-  times = []
-  for _ in range(reps):
-    start = time.perf_counter()
-    loop(lhs, rhs).block_until_ready()
-    times.append(time.perf_counter() - start)
-  return 1e3 * statistics.median(times)
+  return _median_ms(lambda: loop(lhs, rhs).block_until_ready(), reps)
 
 
 def gemm_floor_ms(shape_BxTxHxW, reps: int = 5) -> float:
@@ -266,7 +279,9 @@ def profile_step(shape_BxTxHxW, directory: str, steps: int = 3) -> dict[str, flo
   trace = max(glob.glob(os.path.join(directory, "**", "*.trace.json.gz"), recursive=True),
               key=os.path.getmtime)
   kinds = collections.Counter()
-  for event in json.load(gzip.open(trace))["traceEvents"]:
+  with gzip.open(trace) as f:
+    events = json.load(f)["traceEvents"]
+  for event in events:
     name = event.get("name", "")
     if event.get("ph") != "X":
       continue
