@@ -13,8 +13,7 @@ from jax import lax
 # it from cache instead of streaming it through memory.
 CHUNK_BYTES = 2 << 20
 # Up to this many input channels, patches are laid out taps-major (27 rows of one tap each copy
-# in long runs, not a few floats per position), and conv3d_max_pool recomputes its output in the
-# backward pass: that costs less than storing and re-reading it at full resolution.
+# in long runs, not a few floats per position).
 FEW_CHANNELS = 4
 
 
@@ -210,48 +209,77 @@ def max_pool3d(x_BxTxHxWxC: jax.Array, pool: tuple[int, int, int]) -> jax.Array:
   return x.reshape(b, t // pt, pt, h // ph, ph, w // pw, pw, c).max(axis=(2, 4, 6))
 
 
-def _unpool(y_NxGxHxWxO: jax.Array, dpooled: jax.Array, pool: tuple[int, int, int]) -> jax.Array:
-  """max_pool3d's input gradient: split equally among each window's maxima, as jnp.max's is."""
+def _window_bits(pool: tuple[int, int, int]) -> jax.Array:
+  """Each position of a pooling window's own bit, shaped to broadcast over a windows array."""
+  pt, ph, pw = pool
+  return (jnp.arange(pt * ph * pw, dtype=jnp.uint32).reshape(pt, ph, pw)
+          [None, None, :, None, :, None, :, None])
+
+
+# The fused pooling keeps one bit per window position: windows of up to this many.
+MAX_WINDOW = 32
+
+
+def _mask_dtype(pool: tuple[int, int, int]):
+  size = math.prod(pool)
+  return jnp.uint8 if size <= 8 else jnp.uint16 if size <= 16 else jnp.uint32
+
+
+def _windows(y_NxGxHxWxO: jax.Array, pool: tuple[int, int, int]) -> jax.Array:
   n, g, h, w, o = y_NxGxHxWxO.shape
   pt, ph, pw = pool
   hc, wc = h // ph * ph, w // pw * pw
-  windows = y_NxGxHxWxO[:, :, :hc, :wc].reshape(n, g // pt, pt, hc // ph, ph, wc // pw, pw, o)
-  hit = windows == windows.max(axis=(2, 4, 6), keepdims=True)
-  share = dpooled[:, :, None, :, None, :, None] / hit.sum(axis=(2, 4, 6), keepdims=True)
-  dy = jnp.where(hit, share, 0.0).reshape(n, g, hc, wc, o)
+  return y_NxGxHxWxO[:, :, :hc, :wc].reshape(n, g // pt, pt, hc // ph, ph, wc // pw, pw, o)
+
+
+def _pool_and_hits(y_NxGxHxWxO: jax.Array, pool: tuple[int, int, int]):
+  """max_pool3d(y, pool), and per pooled value a bit mask of its window's maxima."""
+  windows = _windows(y_NxGxHxWxO, pool)
+  pooled = windows.max(axis=(2, 4, 6))
+  bits = jnp.where(windows == pooled[:, :, None, :, None, :, None], 1 << _window_bits(pool), 0)
+  return pooled, bits.sum(axis=(2, 4, 6)).astype(_mask_dtype(pool))
+
+
+def _unpool(hits: jax.Array, dpooled: jax.Array, shape_NxGxHxWxO: tuple[int, ...],
+            pool: tuple[int, int, int]) -> jax.Array:
+  """max_pool3d's input gradient: split equally among each window's maxima, as jnp.max's is."""
+  n, g, h, w, o = shape_NxGxHxWxO
+  pt, ph, pw = pool
+  hc, wc = h // ph * ph, w // pw * pw
+  share = dpooled / lax.population_count(hits).astype(dpooled.dtype)
+  hit = (hits[:, :, None, :, None, :, None].astype(jnp.uint32) >> _window_bits(pool)) & 1
+  dy = jnp.where(hit == 1, share[:, :, None, :, None, :, None], 0.0).reshape(n, g, hc, wc, o)
   return jnp.pad(dy, ((0, 0), (0, 0), (0, h - hc), (0, w - wc), (0, 0)))
 
 
 def _pool_fwd(x, kernel, pool):
-  b, t, h, w, c = x.shape
+  b, t, h, w, _ = x.shape
   steps = _Steps(x, pool[0])
-  recompute = c <= FEW_CHANNELS
 
   def step(i):
     y_RxO = steps.conv(steps.patches(i), kernel)
-    pooled = max_pool3d(y_RxO.reshape(steps.clips, steps.frames, h, w, -1), pool)
-    return pooled, None if recompute else y_RxO
-  pooled, y_SxRxO = lax.map(step, jnp.arange(steps.count))
-  return pooled.reshape((b, t // pool[0]) + pooled.shape[3:]), (x, kernel, y_SxRxO)
+    return _pool_and_hits(y_RxO.reshape(steps.clips, steps.frames, h, w, -1), pool)
+  pooled, hits = lax.map(step, jnp.arange(steps.count))
+  shape = (b, t // pool[0], h // pool[1], w // pool[2], kernel.shape[-1])
+  return pooled.reshape(shape), (x, kernel, hits)
 
 
 def _pool_bwd(pool, res, dpooled):
-  x, kernel, y_SxRxO = res
+  x, kernel, hits = res
   b, t, h, w, _ = x.shape
   o = kernel.shape[-1]
   steps = _Steps(x, pool[0])
-  dpooled = dpooled.reshape((steps.count, steps.clips, steps.frames // pool[0]) + dpooled.shape[2:])
+  shape = (steps.clips, steps.frames, h, w, o)
+  dpooled_steps = dpooled.reshape((steps.count,) + hits.shape[1:])
 
-  def dy_rows(i, patches):
-    y_RxO = steps.conv(patches, kernel) if y_SxRxO is None else y_SxRxO[i]
-    y = y_RxO.reshape(steps.clips, steps.frames, h, w, o)
-    return _unpool(y, dpooled[i], pool).reshape(-1, o)
+  def dy_rows(i, _=None):
+    return _unpool(hits[i], dpooled_steps[i], shape, pool).reshape(-1, o)
 
   dkernel = _kernel_grad(steps, dy_rows, o, dpooled.dtype)
   # Only computed when the input needs a gradient: for the first layer XLA drops it as dead code.
-  dy = lax.map(lambda i: dy_rows(i, steps.patches(i) if y_SxRxO is None else None),
-               jnp.arange(steps.count))
-  return _input_grad(dy.reshape(b, t, h, w, o), kernel), dkernel
+  # Unpooled whole (not in a loop): XLA fuses it with the input gradient's padding.
+  dy = _unpool(hits.reshape(dpooled.shape), dpooled, (b, t, h, w, o), pool)
+  return _input_grad(dy, kernel), dkernel
 
 
 @functools.partial(jax.custom_vjp, nondiff_argnums=(2,))
@@ -268,17 +296,21 @@ def conv3d_max_pool(x_BxTxHxWxC: jax.Array, kernel_3x3x3xCxO: jax.Array,
                     pool: tuple[int, int, int]) -> jax.Array:
   """max_pool3d(conv3d_chunked(x, kernel), pool), pooled inside each step, in cache.
 
-  The full-resolution output is written once (for the backward pass), or for up to FEW_CHANNELS
-  input channels never: the backward pass recomputes it step by step.
+  The full-resolution output is never written: for the backward pass each pooled value keeps a
+  bit mask of its window's maxima (one byte for windows of up to 8).
 
   Args:
     x_BxTxHxWxC: the input clips; T a multiple of pool[0].
     kernel_3x3x3xCxO: the kernel, DHWIO.
-    pool: the (T, H, W) window, also the stride; H and W remainders are dropped.
+    pool: the (T, H, W) window, also the stride, of at most MAX_WINDOW positions; H and W
+      remainders are dropped.
 
   Returns:
     (B, T // pool[0], H // pool[1], W // pool[2], O).
   """
+  if math.prod(pool) > MAX_WINDOW or x_BxTxHxWxC.shape[1] % pool[0]:
+    raise ValueError(f"conv3d_max_pool: pool {pool} needs at most {MAX_WINDOW} positions and T "
+                     f"({x_BxTxHxWxC.shape[1]}) a multiple of its first size")
   return _per_device(lambda x, k: _conv3d_max_pool(x, k, pool), x_BxTxHxWxC,
                      kernel_3x3x3xCxO)
 
@@ -318,6 +350,7 @@ def conv3d_pooled(x_BxTxHxWxC: jax.Array, kernel_3x3x3xCxO: jax.Array,
     (B, T // pool[0], H // pool[1], W // pool[2], O).
   """
   conv = pick_conv(impl, features=kernel_3x3x3xCxO.shape[-1])
-  if conv is conv3d_chunked and x_BxTxHxWxC.shape[1] % pool[0] == 0:
+  if (conv is conv3d_chunked and x_BxTxHxWxC.shape[1] % pool[0] == 0
+      and math.prod(pool) <= MAX_WINDOW):
     return conv3d_max_pool(x_BxTxHxWxC, kernel_3x3x3xCxO, tuple(pool))
   return max_pool3d(conv(x_BxTxHxWxC, kernel_3x3x3xCxO), pool)

@@ -38,7 +38,7 @@ def _assert_close(ours, expected):
     np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5 * float(jnp.max(jnp.abs(b))))
 
 
-# Odd sizes; batch 1; 1 channel (taps-major patches, pooled output recomputed) and 6 (stored).
+# Odd sizes; batch 1; 1 channel (taps-major patches) and 6.
 SHAPES = [(1, 5, 7, 3, 1), (1, 3, 5, 9, 6), (3, 4, 6, 5, 6), (2, 6, 7, 7, 1)]
 
 
@@ -53,7 +53,7 @@ def test_chunked_matches_lax_conv_in_values_and_gradients(shape, chunk_bytes):
 
 
 @pytest.mark.parametrize("shape", SHAPES)
-@pytest.mark.parametrize("pool", [(1, 2, 2), (2, 2, 2), (2, 3, 2)])
+@pytest.mark.parametrize("pool", [(1, 2, 2), (2, 2, 2), (2, 3, 2), (1, 4, 3)])  # 1-byte, 2-byte masks
 @pytest.mark.parametrize("chunk_bytes", [64, conv3d.CHUNK_BYTES], indirect=True)
 def test_fused_max_pool_matches_lax_conv_then_pool(shape, pool, chunk_bytes):
   x = jax.random.normal(jax.random.key(0), shape)
@@ -69,6 +69,19 @@ def test_fused_max_pool_splits_ties_as_jnp_max():
   grad = lambda f: jax.grad(lambda x, k: jnp.sum(f(x, k) ** 2), (0, 1))(x, kernel)  # noqa: E731
   _assert_close(grad(lambda x, k: conv3d.conv3d_max_pool(x, k, (2, 2, 2))),
                 grad(lambda x, k: conv3d.max_pool3d(_reference(x, k), (2, 2, 2))))
+
+
+def test_fused_max_pool_splits_ties_in_wide_windows_and_refuses_wider():
+  x, kernel = jnp.ones((1, 4, 6, 8, 1)), jnp.ones((3, 3, 3, 1, 2))  # 3x4 interior ties
+  for pool in [(2, 3, 4), (4, 2, 4)]:  # 24 positions: 4-byte masks; 32: the last bit used
+    grad = lambda f: jax.grad(lambda x, k: jnp.sum(f(x, k) ** 2), (0, 1))(x, kernel)  # noqa: E731
+    _assert_close(grad(lambda x, k: conv3d.conv3d_max_pool(x, k, pool)),
+                  grad(lambda x, k: conv3d.max_pool3d(_reference(x, k), pool)))
+  with pytest.raises(ValueError, match="at most 32 positions"):
+    conv3d.conv3d_max_pool(x, kernel, (2, 3, 8))
+  # conv3d_pooled pools such windows after the convolution instead.
+  _assert_close([conv3d.conv3d_pooled(x, kernel, (2, 3, 8), "chunked")],
+                [conv3d.max_pool3d(_reference(x, kernel), (2, 3, 8))])
 
 
 def test_chunking_keeps_patches_within_budget():
