@@ -84,12 +84,16 @@ def test_fused_max_pool_splits_ties_in_wide_windows_and_refuses_wider():
                 [conv3d.max_pool3d(_reference(x, kernel), (2, 3, 8))])
 
 
-def test_chunking_keeps_patches_within_budget():
+@pytest.mark.parametrize("chunk_bytes", [2 << 20], indirect=True)
+def test_chunking_keeps_patches_within_budget(chunk_bytes):
   # 64x64 frames of 1 channel: 442 kB each, 4 fit in 2 MiB; 16x16 of 128: 3.5 MB, 1 per step.
   assert conv3d.chunking(8, 16, 64, 64, 1) == (1, 4)
   assert conv3d.chunking(8, 8, 16, 16, 128) == (1, 1)
   assert conv3d.chunking(8, 8, 16, 16, 128, frames_multiple=2) == (1, 2)
   assert conv3d.chunking(16, 8, 16, 16, 1) == (8, 8)  # whole clips: 8 x 221 kB
+  conv3d.CHUNK_BYTES *= 2
+  assert conv3d.chunking(8, 16, 64, 64, 1) == (1, 8)
+  assert conv3d.chunking(16, 8, 16, 16, 1) == (16, 8)
 
 
 @pytest.mark.parametrize("pool", [(1, 2, 2), (2, 2, 2), (2, 3, 2)])
