@@ -14,7 +14,7 @@ the native convolution) per second, over this machine's float32 matmul peak (jit
 
 The GEMM floor: the matrix products alone that the CPU Conv3D runs in a train step (forward,
 kernel gradient, and input gradient except for the 1-channel first layers), at the same sizes and
-step counts, each in its faster operand layout, operands resident in cache, nothing gathered,
+step counts, each in its fastest operand layout, operands resident in cache, nothing gathered,
 pooled or added. A step that computes the direct convolution's products through XLA's GEMM, in
 cache-sized steps, cannot take less.
 
@@ -207,7 +207,7 @@ def _peer_table(steps: int, reps: int, native: bool) -> None:
       cells += [f"{peer:.0f} ms", f"{peer / floor:.2f}"]
     b, t, h, _ = shape
     print(f"| {b}, {t}, {h}², 1 | " + " | ".join(cells) + " |")
-  print("GEMM floor: the Conv3D matrix products alone (XLA:CPU, conv3d's step sizes, faster layout,"
+  print("GEMM floor: the Conv3D matrix products alone (XLA:CPU, conv3d's step sizes, fastest layout,"
         " in cache)")
 
 
@@ -260,7 +260,8 @@ def gemm_floor_ms(shape_BxTxHxW, reps: int = 5) -> float:
     rows, count = clips * frames * h * w, b * t // (clips * frames)
     ms = (_gemm_loop_ms((rows, 27 * c), (27 * c, o), 1, count, reps)  # forward
           + min(_gemm_loop_ms((rows, 27 * c), (rows, o), 0, count, reps),  # kernel gradient,
-                _gemm_loop_ms((27 * c, rows), (rows, o), 1, count, reps)))  # or patches^T stored
+                _gemm_loop_ms((27 * c, rows), (rows, o), 1, count, reps),  # patches^T stored,
+                _gemm_loop_ms((o, rows), (rows, 27 * c), 1, count, reps)))  # or dy^T x patches
     if c > 3:  # input gradient: the flipped kernel over the output gradient's own steps
       clips, frames = conv3d.chunking(b, t, h, w, o)
       rows = clips * frames * h * w
