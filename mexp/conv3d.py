@@ -282,7 +282,7 @@ def _pool_bwd(pool, res, dpooled):
 
   dkernel = _kernel_grad(steps, dy_rows, o, dpooled.dtype)
   # Only computed when the input needs a gradient: for the first layer XLA drops it as dead code.
-  # Unpooled whole (not in a loop): XLA fuses it with the input gradient's padding.
+  # Unpooled whole, not in a loop: a loop's stacked output would be zero-filled first.
   dy = _unpool(hits.reshape(dpooled.shape), dpooled, (b, t, h, w, o), pool)
   return _input_grad(dy, kernel), dkernel
 
