@@ -133,12 +133,11 @@ def _forward(x_BxTxHxWxC: jax.Array, kernel_3x3x3xCxO: jax.Array) -> jax.Array:
 
 
 def _kernel_grad(steps: _Steps, dy_rows, o: int, dtype) -> jax.Array:
-  """The sum over steps of patches(i)^T x dy_rows(i, patches(i)), as a 3x3x3xCxO kernel."""
+  """The sum over steps of patches(i)^T x dy_rows(i), as a 3x3x3xCxO kernel."""
   c = steps.shape[-1]
 
   def add(i, acc):
-    patches = steps.patches(i)
-    return acc + steps.kernel_grad(patches, dy_rows(i, patches))
+    return acc + steps.kernel_grad(steps.patches(i), dy_rows(i))
   acc = lax.fori_loop(0, steps.count, add,
                       jnp.zeros((27 * c, o) if steps.taps_major else (o, 27 * c), dtype))
   return (acc if steps.taps_major else acc.T).reshape(3, 3, 3, c, o)
@@ -170,7 +169,7 @@ def _chunked_bwd(res, dy_BxTxHxWxO):
   steps = _Steps(x)
   dy_SxRxO = steps.split(dy_BxTxHxWxO)
   return (_input_grad(dy_BxTxHxWxO, kernel),
-          _kernel_grad(steps, lambda i, _: dy_SxRxO[i], dy_SxRxO.shape[-1], dy_SxRxO.dtype))
+          _kernel_grad(steps, lambda i: dy_SxRxO[i], dy_SxRxO.shape[-1], dy_SxRxO.dtype))
 
 
 _conv3d_chunked.defvjp(_chunked_fwd, _chunked_bwd)
@@ -225,6 +224,11 @@ def _window_bits(pool: tuple[int, int, int]) -> jax.Array:
 MAX_WINDOW = 32
 
 
+def _fusable(t: int, pool: tuple[int, int, int]) -> bool:
+  """Whether conv3d_max_pool takes T frames and this pool: T a multiple, <= MAX_WINDOW positions."""
+  return t % pool[0] == 0 and math.prod(pool) <= MAX_WINDOW
+
+
 def _mask_dtype(pool: tuple[int, int, int]):
   size = math.prod(pool)
   return jnp.uint8 if size <= 8 else jnp.uint16 if size <= 16 else jnp.uint32
@@ -277,7 +281,7 @@ def _pool_bwd(pool, res, dpooled):
   shape = (steps.clips, steps.frames, h, w, o)
   dpooled_steps = dpooled.reshape((steps.count,) + hits.shape[1:])
 
-  def dy_rows(i, _=None):
+  def dy_rows(i):
     return _unpool(hits[i], dpooled_steps[i], shape, pool).reshape(-1, o)
 
   dkernel = _kernel_grad(steps, dy_rows, o, dpooled.dtype)
@@ -313,7 +317,7 @@ def conv3d_max_pool(x_BxTxHxWxC: jax.Array, kernel_3x3x3xCxO: jax.Array,
   Returns:
     (B, T // pool[0], H // pool[1], W // pool[2], O).
   """
-  if math.prod(pool) > MAX_WINDOW or x_BxTxHxWxC.shape[1] % pool[0]:
+  if not _fusable(x_BxTxHxWxC.shape[1], pool):
     raise ValueError(f"conv3d_max_pool: pool {pool} needs at most {MAX_WINDOW} positions and T "
                      f"({x_BxTxHxWxC.shape[1]}) a multiple of its first size")
   return _per_device(lambda x, k: _conv3d_max_pool(x, k, pool), x_BxTxHxWxC,
@@ -355,7 +359,6 @@ def conv3d_pooled(x_BxTxHxWxC: jax.Array, kernel_3x3x3xCxO: jax.Array,
     (B, T // pool[0], H // pool[1], W // pool[2], O).
   """
   conv = pick_conv(impl, features=kernel_3x3x3xCxO.shape[-1])
-  if (conv is conv3d_chunked and x_BxTxHxWxC.shape[1] % pool[0] == 0
-      and math.prod(pool) <= MAX_WINDOW):
+  if conv is conv3d_chunked and _fusable(x_BxTxHxWxC.shape[1], pool):
     return conv3d_max_pool(x_BxTxHxWxC, kernel_3x3x3xCxO, tuple(pool))
   return max_pool3d(conv(x_BxTxHxWxC, kernel_3x3x3xCxO), pool)
