@@ -36,7 +36,10 @@ class SpotConfig:
   """
   k_on: float = 10.0  # a movement starts when the energy exceeds median + k_on * MAD
   k_off: float = 3.0  # and lasts while it stays above median + k_off * MAD
-  settle_seconds: float = 0.015  # below k_off this long: the movement is over, decide now
+  settle_seconds: float = 0.015  # below k_off this long: the face is back, decide now
+  hold_seconds: float = 0.1  # unchanged this long (and `still_seconds` more): a resting state
+  still_seconds: float = 0.02
+  k_still: float = 4.0  # unchanged: the change over `hold_seconds` below median + k_still * MAD
   pad_seconds: float = 0.04  # widens the onset (and the offset up to the decision, never later)
   lag_seconds: float = 0.1  # the quiet reference trails the frame (an onset is not absorbed)
   reference_seconds: float = 0.1  # time constant of the reference's running mean
@@ -46,7 +49,8 @@ class SpotConfig:
   max_micro_seconds: float = 0.5  # MEGC's rule: longer is a macro-expression
   max_seconds: float = 4.0  # longer: the face settled in a new state; re-reference
   correct_seconds: float = 0.1  # moving again this soon after a decision: the same movement
-  head_px: float = 0.2  # the face's corners moved more than this (template px) within the lag
+  head_px: float = 1.0  # the face's corners moved more than this (template px) within the lag:
+  # twice the largest tremor (0.5 frame px, about 0.3 template px) and its drift
   pool: float = 0.07  # energy is pooled over squares of this fraction of the crop side
   blur: float = 1.0  # extra smoothing, pixels of the crop: resampling differences are fine-grained
 
@@ -86,11 +90,14 @@ def energy_mask(size: int, eyes=()) -> np.ndarray:
 
 def energy(frame_HxW: np.ndarray, reference_HxW: np.ndarray, keep_HxW: np.ndarray,
            pool: int) -> float:
-  """Largest mean |frame - reference| over pool x pool squares inside `keep`, after matching the
-  frame's brightness to the reference's (flicker); a micro-expression is local, so not a mean."""
+  """The largest mean |frame - reference| over pool x pool squares inside `keep`, divided by their
+  median, after matching the frame's brightness to the reference's (flicker). A micro-expression
+  is local, so the largest square; what is left over the whole face (registration residue of
+  tremor, compression, noise, lighting) raises the median as much as the largest, so the ratio."""
   gain = reference_HxW[keep_HxW].mean() / max(float(frame_HxW[keep_HxW].mean()), 1e-6)
   diff = np.abs(frame_HxW * np.float32(gain) - reference_HxW) * keep_HxW
-  return float(cv2.blur(diff, (pool, pool))[keep_HxW].max())
+  squares = cv2.blur(diff, (pool, pool))[keep_HxW]
+  return float(squares.max() / max(float(np.median(squares)), 1e-3))
 
 
 def head_motion(before_Px2: np.ndarray, after_Px2: np.ndarray) -> float:
@@ -99,6 +106,13 @@ def head_motion(before_Px2: np.ndarray, after_Px2: np.ndarray) -> float:
   moved = np.linalg.norm(after_Px2 - before_Px2, axis=1)
   moved = moved[np.isfinite(moved)]
   return float(np.median(moved)) if moved.size else 0.0
+
+
+def _robust_z(value: float, baseline) -> float:
+  """value in robust deviations (median, MAD) of the baseline's values."""
+  base = np.asarray(baseline)
+  median = float(np.median(base))
+  return (value - median) / (float(np.median(np.abs(base - median))) * 1.4826 + 1e-6)
 
 
 def _interval(start: int, last: int, now: int, peak: float, fps: float,
@@ -118,16 +132,21 @@ class Spotter:
     self.fps, self.keep, self.config = fps, keep_HxW, config
     self.pool = max(3, int(round(config.pool * keep_HxW.shape[0])) | 1)
     self.lag, self.settle = frames(config.lag_seconds), frames(config.settle_seconds)
+    self.hold, self.still_for = frames(config.hold_seconds), frames(config.still_seconds)
+    self.blip = max(1, int(round(0.01 * fps)))
     self.alpha = np.float32(1.0 / frames(config.reference_seconds))
     self.warmup, self.correct = frames(config.warmup_seconds), frames(config.correct_seconds)
     self.quiet = collections.deque(maxlen=max(self.warmup, frames(config.baseline_seconds)))
-    self.recent = collections.deque(maxlen=self.lag + 1)  # aligned frames, the oldest `lag` back
+    self.quiet_step = collections.deque(maxlen=self.quiet.maxlen)  # the same for the step energy
+    self.recent = collections.deque(maxlen=max(self.lag, self.hold + self.still_for) + 1)
     self.poses = collections.deque(maxlen=self.lag + 1)  # where the face's corners were
     self.reference = None
     self.t = -1
     self.run = None  # first frame of the current run above k_off
     self.start = self.last = None  # the open movement
     self.peak, self.trigger = 0.0, -1  # its highest z, and the frame it crossed k_on
+    self.still = None  # first frame of the current still run inside the open movement
+    self.moving = 0  # consecutive frames of change
     self.decided = None  # (event index, frame, start) of the last decision, while correctable
     self.events = 0
 
@@ -164,13 +183,13 @@ class Spotter:
                    and head_motion(self.poses[0], self.poses[-1]) > self.config.head_px):
       return self._head_moving(aligned_HxW)
     value = energy(aligned_HxW, self.reference, self.keep, self.pool)
+    step = (energy(aligned_HxW, self.recent[-1 - self.hold], self.keep, self.pool)
+            if len(self.recent) > self.hold else None)
     if len(self.quiet) < self.warmup:
-      self.quiet.append(value)
+      self._quiet(value, step)
       self._follow()
       return []
-    base = np.asarray(self.quiet)
-    median = float(np.median(base))
-    z = (value - median) / (float(np.median(np.abs(base - median))) * 1.4826 + 1e-6)
+    z = _robust_z(value, self.quiet)
     above = z > self.config.k_off
     if self.start is None:  # quiet, or just decided
       self.run = (self.run if self.run is not None else t) if above else None
@@ -178,21 +197,53 @@ class Spotter:
         self.decided = None
       if z > self.config.k_on:  # a movement (or the last one going on: it will be corrected)
         self.start = self.decided[2] if self.decided is not None else self.run
-        self.last, self.peak, self.trigger = t, z, t
+        self.last, self.peak, self.trigger, self.still = t, z, t, None
         return []
       if not above:
-        self.quiet.append(value)
+        self._quiet(value, step)
       if self.decided is None:  # frozen while a decision may be corrected
         self._follow()
       return []
-    if above:  # moving
+    moving = step is None or not self.quiet_step or \
+        _robust_z(step, self.quiet_step) > self.config.k_still
+    self.moving = self.moving + 1 if moving else 0
+    if self.moving > self.blip:  # a single frame's blip does not end a still run
+      self.still = None
+    elif not moving and self.still is None:
+      self.still = t
+    if above:
       self.last, self.peak = t, max(self.peak, z)
-      if (t - self.start) / self.fps > self.config.max_seconds:  # a new resting state
-        out = self._close()
-        self.reference, self.decided = aligned_HxW.astype(np.float32).copy(), None
-        return out
-      return []
-    return self._close() if t - self.last >= self.settle else []
+    if not above and t - self.last >= self.settle:  # back where it started
+      return self._close()
+    if self.still is not None and t - self.still + 1 >= self.still_for and t > self.trigger:
+      return self._settled(aligned_HxW)
+    if (t - self.start) / self.fps > self.config.max_seconds:  # a new resting state
+      out = self._close()
+      self.reference, self.decided = aligned_HxW.astype(np.float32).copy(), None
+      return out
+    return []
+
+  def _settled(self, aligned_HxW: np.ndarray) -> list[Event]:
+    """The face has not changed for `hold` frames but is not back where it started: a real face
+    may relax elsewhere, the head turn a little, or this is an apex held still. Decide it now
+    (the face moving again soon corrects it), ending on the last frame that differs from the
+    rest, and re-reference on the rest."""
+    frames = list(self.recent)[:-1]
+    rest = len(frames)
+    for back in range(1, min(len(frames), self.t - self.start) + 1):
+      z = _robust_z(energy(aligned_HxW, frames[-back], self.keep, self.pool), self.quiet_step)
+      if z > self.config.k_still:
+        rest = back - 1
+        break
+    out = self._close(offset=self.t - rest - 1)
+    self.reference = np.mean(frames[len(frames) - rest:] + [aligned_HxW], axis=0)
+    return out
+
+  def _quiet(self, value: float, step: float | None):
+    """Quiet frames' energies: the baselines of both tests."""
+    self.quiet.append(value)
+    if step is not None:
+      self.quiet_step.append(step)
 
   def finish(self) -> list[Event]:
     """The video ended: decide what is open."""
@@ -215,11 +266,12 @@ class Spotter:
   def _follow(self):
     """The reference takes in the frame `lag` back (quiet: it predates any onset not yet seen)."""
     if len(self.recent) > self.lag:
-      self.reference += self.alpha * (self.recent[0] - self.reference)
+      self.reference += self.alpha * (self.recent[-1 - self.lag] - self.reference)
 
-  def _close(self) -> list[Event]:
-    """Decides the open movement now: an Event (a correction if the last decision is still open)."""
-    start, last = self.start, self.last
+  def _close(self, offset: int | None = None) -> list[Event]:
+    """Decides the open movement now, ending at `offset` (default: its last frame above k_off):
+    an Event (a correction if the last decision is still open)."""
+    start, last = self.start, (self.last if offset is None else max(offset, self.start))
     self.start = self.last = self.run = None
     if (last - start + 1) / self.fps < self.config.min_seconds:
       return []

@@ -5,8 +5,11 @@ synthetic twins, or a generic synthetic folder with ground_truth.json. Each is s
 database's own frame rate, so MEGC's rule (micro-expression: at most 0.5 s) holds in seconds.
 A spotted interval is a true positive when its IoU with a ground-truth interval of the same kind
 (micro or macro) is >= 0.5, each ground truth matched at most once; counts are pooled over
-videos. Recognition is scored on the micro-expression true positives whose emotion the model's
-task keeps; STRS = F1_spot x UF1_rec.
+videos. A maximum matching, as MEGC's "a <= m and a <= n" asks. Recognition is scored on the
+micro-expression true positives whose emotion the model's task keeps; STRS is MEGC 2023's
+organisers' definition (metrics.strs): micro spotting F1 times the mean F1 on the TPs over every
+emotion class of the ground truth, a class without a TP counting 0. Without emotion labels
+(SAMM-LV) STRS is undefined and reported as None.
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ def evaluate(model_workdir: str | os.PathLike, videos_dir: str | os.PathLike,
     raise FileNotFoundError(f"{videos_dir}: no {long_videos.NAMES[layout]} long video to spot")
   counts = {"micro": [0, 0, 0], "macro": [0, 0, 0]}  # tp, predicted, truth
   true_labels, pred_labels, per_video, task, seconds = [], [], [], None, 0.0
+  truth_classes, unmapped = [], 0  # task labels of every micro ground truth; TPs the task drops
   predictor = predict.load(model_workdir)  # restored and compiled once for every video
   for video in report.videos:
     start = time.perf_counter()
@@ -57,8 +61,11 @@ def evaluate(model_workdir: str | os.PathLike, videos_dir: str | os.PathLike,
                                       [(e.onset, e.offset) for e in gt])
       counts[kind] = [c + n for c, n in zip(counts[kind], (len(pairs), len(pred), len(gt)))]
       if kind == "micro":
+        mapped = [labels.task_label(task, e.emotion) if e.emotion else None for e in gt]
+        truth_classes += [c for c in mapped if c is not None]
         for i, j in pairs:
-          label = labels.task_label(task, gt[j].emotion) if gt[j].emotion else None
+          label = mapped[j]
+          unmapped += gt[j].emotion is not None and label is None
           if label is not None:
             true_labels.append(label)
             pred_labels.append(result["classes"].index(pred[i]["emotion"]))
@@ -73,17 +80,21 @@ def evaluate(model_workdir: str | os.PathLike, videos_dir: str | os.PathLike,
   classes = labels.task_classes(task)
   recognition = (metrics.summarise(true_labels, pred_labels, ["all"] * len(true_labels), classes)
                  if true_labels else None)
-  uf1 = recognition["uf1"] if recognition else 0.0
+  strs = (metrics.strs(spotting["micro"]["f1"], true_labels, pred_labels, truth_classes)
+          if truth_classes else None)
   name = long_videos.NAMES[layout]
   return {
       "protocol": (f"MEGC spotting on {len(report.videos)} {name} long videos from {videos_dir} "
                    f"({report.videos[0].fps:g} fps; micro-expression: at most "
                    f"{long_videos.MICRO_SECONDS:g} s): TP = IoU >= 0.5 with a ground truth of the "
-                   f"same kind, counts pooled over videos; recognition ({task}) on micro TPs; "
+                   f"same kind, maximum matching, counts pooled over videos; recognition ({task}) on "
+                   "micro TPs; STRS (MEGC 2023 organisers'): micro F1 x mean F1 over the "
+                   "ground truth's emotion classes on the TPs, 0 for a class without one; "
                    f"model {model_workdir}/final"),
       "database": name,
       "spotting": spotting, "recognition": recognition,
-      "strs": spotting["micro"]["f1"] * uf1,
+      "strs": strs,
+      "unmapped_tps": unmapped,  # micro TPs whose emotion the model's task has no class for
       "seconds_per_video": round(seconds / len(report.videos), 2),
       "ground_truth": {"intervals": {k: v[2] for k, v in counts.items()},
                        "notes": list(report.notes), "skipped": report.skipped,
@@ -108,7 +119,11 @@ def table(results: dict) -> str:
   rec = results["recognition"]
   lines.append(f"recognition on micro TPs: UF1 {rec['uf1']:.3f}  UAR {rec['uar']:.3f}  "
                f"(n={rec['n']})  {tag}" if rec else "recognition: no micro TP to score")
-  lines.append(f"STRS {results['strs']:.3f}  {tag}")
+  if results.get("unmapped_tps"):
+    lines.append(f"note: {results['unmapped_tps']} micro TP(s) left out of recognition and STRS: "
+                 "their emotion has no class in the model's task")
+  lines.append(f"STRS {results['strs']:.3f}  {tag}" if results["strs"] is not None else
+               "STRS: undefined (the ground truth has no emotion labels the task maps)")
   return "\n".join(lines)
 
 

@@ -52,3 +52,31 @@ def test_interval_iou_and_megc_matching():
   s = metrics.spotting_scores(len(pairs), len(pred), len(truth))
   assert (s["tp"], s["fp"], s["fn"]) == (2, 2, 0)
   assert s["f1"] == pytest.approx(4 / 6) and s["recall"] == 1.0 and s["precision"] == 0.5
+
+
+def test_matching_is_maximum_not_greedy():
+  # Greedy best-IoU-first pairs (28,42) with (30,41) (IoU 12/15) and leaves (32,40) unmatched
+  # against (29,48) (IoU 9/20); the maximum matching finds both.
+  truth, pred = [(30, 41), (29, 48)], [(28, 42), (32, 40)]
+  assert metrics.match_intervals(pred, truth) == [(0, 1), (1, 0)]
+  assert metrics.match_intervals([], truth) == [] and metrics.match_intervals(pred, []) == []
+  # Each prediction and each truth at most once, even where one prediction fits two truths.
+  assert len(metrics.match_intervals([(10, 20)], [(10, 20), (10, 21)])) == 1
+
+
+def test_strs_as_the_organisers_compute_it():
+  # GT negative [0,9], positive [20,29], positive [40,49], surprise [60,69]; predictions negative
+  # [0,8] and positive [42,49] match (IoU 0.9, 0.8), negative [12,17], positive [72,77] do not.
+  truth = [(0, 9), (20, 29), (40, 49), (60, 69)]
+  truth_classes = [0, 1, 1, 2]  # negative, positive, surprise
+  pred = [(0, 8), (42, 49), (12, 17), (72, 77)]
+  pred_classes = [0, 1, 0, 1]
+  pairs = metrics.match_intervals(pred, truth)
+  assert pairs == [(0, 0), (1, 2)]
+  spot = metrics.spotting_scores(len(pairs), len(pred), len(truth))
+  assert spot["f1"] == 0.5
+  score = metrics.strs(spot["f1"], [truth_classes[j] for _, j in pairs],
+                       [pred_classes[i] for i, _ in pairs], truth_classes)
+  assert score == pytest.approx(1 / 3)  # surprise had no TP: 0.5 * (1 + 1 + 0) / 3
+  assert metrics.strs(0.5, [], [], truth_classes) == 0.0
+  assert metrics.strs(1.0, [0, 0], [0, 1], [0, 1]) == pytest.approx((2 / 3 + 0) / 2)

@@ -127,24 +127,58 @@ def _apply(warp_2x3: np.ndarray, points_Nx2: np.ndarray) -> np.ndarray:
   return (points_Nx2 @ warp_2x3[:, :2].T + warp_2x3[:, 2]).astype(np.float32)
 
 
+def similarity_lsq(src_Nx2: np.ndarray, dst_Nx2: np.ndarray, weight_N: np.ndarray) -> np.ndarray:
+  """The similarity (2x3: rotation, scale, shift) taking src to dst in weighted least squares."""
+  w = weight_N[:, None] / weight_N.sum()
+  mu_s, mu_d = (w * src_Nx2).sum(0), (w * dst_Nx2).sum(0)
+  s, d = src_Nx2 - mu_s, dst_Nx2 - mu_d
+  norm = max(float((w * s * s).sum()), 1e-9)
+  a = float((w * s * d).sum()) / norm
+  b = float((w[:, 0] * (s[:, 0] * d[:, 1] - s[:, 1] * d[:, 0])).sum()) / norm
+  rotation = np.float64([[a, -b], [b, a]])
+  return np.hstack([rotation, (mu_d - rotation @ mu_s)[:, None]]).astype(np.float32)
+
+
+def _refine(src_Nx2: np.ndarray, dst_Nx2: np.ndarray, start_2x3: np.ndarray,
+            reach: float = 0.4) -> tuple[np.ndarray, int]:
+  """(similarity, inliers) by iteratively reweighted least squares (Tukey, `reach` px) from
+  `start_2x3`: the fit stays in the basin of the previous frame's, where RANSAC's random samples
+  may flip between two consensus sets of a few corners each and shake the aligned face."""
+  fit = start_2x3
+  for _ in range(4):
+    r = np.linalg.norm(_apply(fit, src_Nx2) - dst_Nx2, axis=1) / reach
+    weight = np.where(r < 1, (1 - r * r) ** 2, 0.0)
+    if (weight > 0).sum() < MIN_INLIERS:
+      return fit, 0
+    fit = similarity_lsq(src_Nx2, dst_Nx2, weight)
+  inliers = int((np.linalg.norm(_apply(fit, src_Nx2) - dst_Nx2, axis=1) < RANSAC_PX).sum())
+  return fit, inliers
+
+
 def _fit(template_HxW: np.ndarray, image_HxW: np.ndarray, points_Nx2: np.ndarray,
-         guess_Nx2: np.ndarray) -> tuple[np.ndarray, int, np.ndarray] | None:
+         prior_2x3: np.ndarray) -> tuple[np.ndarray, int, np.ndarray] | None:
   """(similarity template -> image, inliers, each corner's track or NaN) from the corners'
-  Lucas-Kanade tracks, RANSAC; None: lost."""
+  Lucas-Kanade tracks (started where `prior_2x3` puts them); refined from the prior (_refine),
+  RANSAC only when the face jumped away from it; None: lost."""
+  guess = _apply(prior_2x3, points_Nx2)
   moved, status, _ = cv2.calcOpticalFlowPyrLK(
-      template_HxW, image_HxW, points_Nx2, guess_Nx2.copy(), winSize=(15, 15), maxLevel=2,
+      template_HxW, image_HxW, points_Nx2, guess.copy(), winSize=(15, 15), maxLevel=2,
       flags=cv2.OPTFLOW_USE_INITIAL_FLOW,
       criteria=(cv2.TERM_CRITERIA_COUNT | cv2.TERM_CRITERIA_EPS, 30, 0.01))
   found = status.ravel() == 1
   if found.sum() < MIN_INLIERS:
     return None
-  fit, inliers = cv2.estimateAffinePartial2D(points_Nx2[found], moved[found], method=cv2.RANSAC,
-                                             ransacReprojThreshold=RANSAC_PX, maxIters=500,
-                                             refineIters=20)
-  if fit is None or inliers.sum() < MIN_INLIERS:
+  fit, inliers = _refine(points_Nx2[found], moved[found], prior_2x3)
+  if inliers < max(MIN_INLIERS, found.sum() // 3):
+    ransac, mask = cv2.estimateAffinePartial2D(points_Nx2[found], moved[found], method=cv2.RANSAC,
+                                               ransacReprojThreshold=RANSAC_PX, maxIters=500,
+                                               refineIters=20)
+    if ransac is not None and mask.sum() > inliers:
+      fit, inliers = _refine(points_Nx2[found], moved[found], ransac.astype(np.float32))
+  if inliers < MIN_INLIERS:
     return None
   moved[~found] = np.nan
-  return fit.astype(np.float32), int(inliers.sum()), moved
+  return fit.astype(np.float32), inliers, moved
 
 
 def _rebox(warp_2x3: np.ndarray, old: tuple, new: tuple, size: int) -> np.ndarray:
@@ -208,14 +242,14 @@ def follow(track: Track, grey_HxW: np.ndarray) -> tuple[Track, np.ndarray] | Non
   # Brightness constancy: a 0.3 % flicker moves a weakly textured corner by a pixel.
   gain = track.template_HxW[steady].mean() / max(float(image[steady].mean()), 1e-6)
   image = np.clip(np.rint(image * np.float32(gain)), 0, 255).astype(np.uint8)
-  first = _fit(template, image, track.points_Nx2, _apply(warp, track.points_Nx2))
+  first = _fit(template, image, track.points_Nx2, warp)
   if first is None:
     return None
   # Once more on the frame warped back: translation-only windows under-read a rotation.
   back = cv2.warpAffine(image, first[0], (size, size),
                         flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
                         borderMode=cv2.BORDER_REPLICATE)
-  second = _fit(template, back, track.points_Nx2, track.points_Nx2)
+  second = _fit(template, back, track.points_Nx2, np.float32([[1, 0, 0], [0, 1, 0]]))
   if second is None:
     fit, inliers, moved = first
   else:

@@ -16,6 +16,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from mexp.synthetic import recording
 from mexp.synthetic.casme2 import EMOTION_AUS, EMOTIONS
 from mexp.synthetic.clips import atomic_dir, blink_profile, compose_frame, intensity_profile
 from mexp.synthetic.faces import H, W, Face, au_field, random_face, render
@@ -39,6 +40,7 @@ class Style:
   noise: float = 2.0  # sensor noise sigma, grey levels
   drift: bool = True  # a slow random walk + sway of half a pixel
   head_moves: bool = False  # one slow move to a new neutral pose in each gap
+  conditions: recording.Conditions = recording.Conditions()  # tremor, flicker, JPEG, turns, talk
 
 
 DEFAULT = Style()
@@ -122,8 +124,9 @@ def _pose_maps(face: Face, pose, xx: np.ndarray, yy: np.ndarray):
 
 def render_long_video(face: Face, rng: np.random.Generator, events: list[LongEvent],
                       blinks: list[int], frames: int, fps: float, *, style: Style = DEFAULT,
-                      head_moves: list[HeadMove] = ()):
-  """Yields uint8 RGB frames: neutral face, the events, blinks, head motion and noise."""
+                      head_moves: list[HeadMove] = (), conditions: recording.Plan | None = None):
+  """Yields uint8 RGB frames: neutral face, the events, blinks, head motion, noise, and the
+  recording conditions (recording.plan's from `rng` and style.conditions unless given)."""
   base, closed = render(face), render(face, eyes_closed=True)
   fields = [au_field(face, e.aus, rng.uniform(1.0, 3.0) if e.kind == "micro"
                      else rng.uniform(5.0, 8.0)) for e in events]
@@ -140,17 +143,28 @@ def render_long_video(face: Face, rng: np.random.Generator, events: list[LongEve
   if style.drift:
     drift = np.cumsum(rng.normal(0, 0.02, (frames, 2)), axis=0) \
         + 0.5 * np.sin(2 * np.pi * rng.uniform(0.1, 0.3) * t[:, None] + rng.uniform(0, 6, 2))
+  if conditions is None:
+    conditions = recording.plan(rng, events, frames, fps, style.conditions)
   pose = head_pose(list(head_moves), frames)
+  pose[:, :2] += recording.head_offsets(conditions, frames, fps)
+  gain = recording.gains(conditions, frames, fps)
+  turn = recording.turn_angles(conditions, frames)
+  jaw = recording.talk_opening(conditions, frames, fps, rng)
+  jaw_field = recording.jaw_field(face) if conditions.talks else None
   yy, xx = np.mgrid[:H, :W].astype(np.float32)
-  maps = (xx, yy)
+  maps, turned, zero = (xx, yy), None, np.zeros((H, W, 2), np.float32)
   for i in range(frames):
     if i == 0 or (pose[i] != pose[i - 1]).any():
       maps = _pose_maps(face, pose[i], xx, yy)
-    dx = sum((p[i] * f[..., 0] for p, f in zip(profiles, fields) if p[i] > 0), np.float32(0))
-    dy = sum((p[i] * f[..., 1] for p, f in zip(profiles, fields) if p[i] > 0), np.float32(0))
-    yield compose_frame(base, closed, blink[i], maps[0] - dx - np.float32(drift[i, 0]),
-                        maps[1] - dy - np.float32(drift[i, 1]),
-                        1 + 0.003 * rng.standard_normal(), style.noise, rng)
+    if i == 0 or (turn[i] != turn[i - 1]).any():
+      turned = zero if not turn[i].any() else recording.turn_field(face, *turn[i])
+    move = sum((p[i] * f for p, f in zip(profiles, fields) if p[i] > 0), turned)
+    if jaw[i] > 0:
+      move = move + np.float32(jaw[i]) * jaw_field
+    frame = compose_frame(base, closed, blink[i], maps[0] - move[..., 0] - np.float32(drift[i, 0]),
+                          maps[1] - move[..., 1] - np.float32(drift[i, 1]),
+                          (1 + 0.003 * rng.standard_normal()) * gain[i], style.noise, rng)
+    yield recording.compress(frame, conditions.jpeg_quality)
 
 
 def hard_seconds(micro: int) -> float:
@@ -186,14 +200,16 @@ def write_long_videos(out_dir: str | os.PathLike, *, videos: int = 4, seed: int 
       events, blinks = plan_long_video(rng, frames, fps, micro, macro=style.macro,
                                        gap_seconds=style.gap_seconds)
       moves = plan_head_moves(rng, events, frames, fps) if style.head_moves else []
+      conditions = recording.plan(rng, events, frames, fps, style.conditions)
       name = f"video{v + 1:02d}.avi"
       writer = cv2.VideoWriter(str(tmp / name), cv2.VideoWriter_fourcc(*"MJPG"), fps, (W, H))
       for frame in render_long_video(face, rng, events, blinks, frames, fps, style=style,
-                                     head_moves=moves):
+                                     head_moves=moves, conditions=conditions):
         writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
       writer.release()
       truth["videos"].append({"file": name, "blinks": blinks,
                               "head_moves": [[m.start, m.stop] for m in moves],
+                              "conditions": conditions.to_json(),
                               "events": [dataclasses.asdict(e) for e in events]})
     (tmp / "ground_truth.json").write_text(json.dumps(truth, indent=1))
   return Path(out_dir)
