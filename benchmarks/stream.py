@@ -64,7 +64,8 @@ def main() -> None:
     start = time.perf_counter()
     for video in report.videos:
       capture = cv2.VideoCapture(str(video.path))
-      events = list(stream.run(predictor, capture, video.fps, timings=timings))
+      events = list(stream.run(predictor, stream.capture_frames(capture), video.fps,
+                               timings=timings))
       capture.release()
       final = list(_final([e for e in events if e["stage"] == "spotted"]).values())
       intervals = [spotting.Interval(e["onset_frame"], e["offset_frame"], e["kind"], 0.0)

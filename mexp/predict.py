@@ -11,11 +11,15 @@ spotting core (mexp.spotting, the one stream uses) finds the intervals, offline.
 from __future__ import annotations
 
 import argparse
+import collections
 import dataclasses
+import itertools
 import json
 import sys
 from pathlib import Path
+from typing import Iterator
 
+import cv2
 import numpy as np
 
 from mexp import config as config_lib
@@ -100,36 +104,49 @@ def _finite(predictor: Predictor, probs: np.ndarray) -> np.ndarray:
   return probs
 
 
-def read_input(path: str | Path, fps: float | None) -> tuple[np.ndarray, np.ndarray, float, str]:
-  """(frames uint8 RGB (N, H, W, 3), frame numbers (N,), fps, where the fps came from) of a
-  video file or frame folder. A video whose own rate is unknown or implausible needs --fps."""
+def open_input(path: str | Path, fps: float | None) -> tuple[Iterator, float, str]:
+  """(frames as (number, uint8 RGB) read one at a time, fps, where the fps came from) of a video
+  file or frame folder, checked before any frame is decoded. A video whose own rate is unknown or
+  implausible needs --fps."""
+  if fps is not None and not (np.isfinite(fps) and fps > 0):
+    raise PredictError(f"--fps {fps:g}: a frame rate must be a positive number")
   path = Path(path)
   try:
-    if path.is_dir():
-      listed = frames_io.list_frames(path)
-      if not listed:
-        raise PredictError(f"{path}: no frames (expected images such as img46.jpg)")
-      video = frames_io.read_frames([p for _, p in listed])
-      numbers = np.array([n for n, _ in listed])
-      if fps:
-        return video, numbers, fps, "--fps"
-      return video, numbers, FOLDER_FPS, "assumed for a frame folder (CASME II's rate); set --fps"
-    video, file_fps = frames_io.read_video(path)
+    frames, file_fps = frames_io.open_frames(path)
   except frames_io.FrameReadError as e:
     raise PredictError(str(e)) from None
   if fps:
-    return video, np.arange(len(video)), fps, "--fps"
+    return frames, fps, "--fps"
+  if path.is_dir():
+    return frames, FOLDER_FPS, "assumed for a frame folder (CASME II's rate); set --fps"
   if file_fps is None:
     raise PredictError(f"{path}: the file gives no usable frame rate (none, zero or implausible); "
                        "pass --fps")
-  return video, np.arange(len(video)), file_fps, "the file's"
+  return frames, file_fps, "the file's"
+
+
+def _read(frames: Iterator, path) -> Iterator[tuple[int, np.ndarray]]:
+  """The frames, with a damaged one's error as a PredictError."""
+  try:
+    yield from frames
+  except frames_io.FrameReadError as e:
+    raise PredictError(str(e)) from None
 
 
 def classify(predictor: Predictor, frames_NxHxWx3: np.ndarray, numbers_N: np.ndarray,
              onset: int, offset: int, box: tuple[int, int, int, int] | None = None) -> np.ndarray:
-  """Class probabilities (K,) of the interval onset..offset (frame numbers).
+  """Class probabilities (K,) of the interval onset..offset (frame numbers); see classify_face."""
+  return classify_face(predictor, frames_NxHxWx3, numbers_N, onset, offset, box)[0]
 
-  The face is aligned on the onset frame as in training, searched inside a tracked (x, y, w, h)
+
+def classify_face(predictor: Predictor, frames_NxHxWx3: np.ndarray, numbers_N: np.ndarray,
+                  onset: int, offset: int,
+                  box: tuple[int, int, int, int] | None = None) -> tuple[np.ndarray, int]:
+  """(class probabilities (K,), the frame number the face was first found at) of the interval
+  onset..offset (frame numbers).
+
+  The face is aligned on its first frame with a face (the onset frame, unless the input fades
+  in) as in training, searched inside a tracked (x, y, w, h)
   `box` when one is given (a box crop alone would not match the aligned training faces).
   """
   from mexp import input_pipeline as pipeline
@@ -138,23 +155,32 @@ def classify(predictor: Predictor, frames_NxHxWx3: np.ndarray, numbers_N: np.nda
     raise PredictError(f"interval {onset}..{offset} holds {int(keep.sum())} frame(s); the model "
                        f"needs at least {MIN_FRAMES}")
   frames = frames_NxHxWx3[keep] if box is None else face.crop_clip(frames_NxHxWx3[keep], box)
+  numbers = numbers_N[keep]
+  first = _first_face(frames)
+  if first is None:
+    raise PredictError(f"no face found in any frame of {onset}..{offset}")
+  if len(frames) - first < MIN_FRAMES:
+    raise PredictError(f"interval {onset}..{offset}: the face shows from frame {numbers[first]} "
+                       f"only, {len(frames) - first} frame(s); the model needs {MIN_FRAMES}")
+  frames, numbers = frames[first:], numbers[first:]
   try:
-    out = clip_lib.process_clip(frames, numbers_N[keep], onset=int(numbers_N[keep][0]),
-                                apex=None, offset=int(numbers_N[keep][-1]), spec=predictor.spec,
-                                detect_face=True)
+    out = clip_lib.process_clip(frames, numbers, onset=int(numbers[0]), apex=None,
+                                offset=int(numbers[-1]), spec=predictor.spec, detect_face=True)
   except face.NoFaceError as e:
-    raise PredictError(f"{e} at frame {onset}") from None
+    raise PredictError(f"{e} at frame {numbers[0]}") from None
   raw, sal = pipeline.to_float(out.raw_TxHxWxC[None], out.saliency_TxHxWxS[None])
-  return _finite(predictor, predictor.forward(predictor.params, raw, sal))[0]
+  return _finite(predictor, predictor.forward(predictor.params, raw, sal))[0], int(numbers[0])
 
 
-def spot_intervals(frames_NxHxWx3: np.ndarray, fps: float):
-  """The spotting core's intervals (frame indices), run offline over every frame."""
-  from mexp import spotting
-  try:
-    return spotting.spot_frames(frames_NxHxWx3, fps)
-  except face.NoFaceError as e:
-    raise PredictError(str(e)) from None
+def _first_face(frames_NxHxWx3: np.ndarray) -> int | None:
+  """Index of the first frame with a detectable face (a fade-in starts black), or None."""
+  for i, frame in enumerate(frames_NxHxWx3):
+    try:
+      face.detect_face_box(cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY))
+      return i
+    except face.NoFaceError:
+      continue
+  return None
 
 
 def _named(path, fn, *args):
@@ -167,10 +193,12 @@ def _named(path, fn, *args):
 
 def predict(workdir, path, *, onset=None, offset=None, fps=None,
             predictor: Predictor | None = None) -> dict:
-  """Everything the CLI prints, as a dict.
+  """Everything the CLI prints, as a dict. The input is read one frame at a time: a long video is
+  spotted as `stream` spots it (mexp.stream.run, corrections applied), keeping only a second of
+  downscaled frames for classification, so memory does not grow with its length.
 
-  Without onset/offset, an input shorter than WHOLE_CLIP_SECONDS (a pre-segmented clip) is
-  classified whole, and so is a longer one where the spotter finds nothing; `source` says so.
+  Without onset/offset, an input of at most WHOLE_CLIP_SECONDS (a pre-segmented clip) is
+  classified whole; a longer one is spotted, and where nothing is spotted no emotion is given.
 
   Args:
     workdir: the trained workdir (unused when `predictor` is given).
@@ -179,43 +207,95 @@ def predict(workdir, path, *, onset=None, offset=None, fps=None,
     fps: overrides the input's frame rate.
     predictor: a model already loaded with `load` (classify many inputs, restore once).
   """
-  predictor = predictor or load(workdir)
-  frames, numbers, fps, fps_source = read_input(path, fps)
   if (onset is None) != (offset is None):
     raise PredictError("give both --onset and --offset, or neither (to spot)")
+  if onset is not None and onset > offset:
+    raise PredictError(f"--onset {onset} is after --offset {offset}")
+  frames, fps, fps_source = open_input(path, fps)  # the input is checked before the model loads
+  predictor = predictor or load(workdir)
+  frames = _read(frames, path)
+  result = {"input": str(path), "task": predictor.config.data.task,
+            "classes": list(predictor.classes), "fps": fps, "fps_source": fps_source}
   if onset is not None:
-    if onset > offset or onset < numbers[0] or offset > numbers[-1]:
+    kept, first, last = [], None, None
+    for number, frame in frames:
+      first, last = first if first is not None else number, number
+      if onset <= number <= offset:
+        kept.append((number, frame))
+    if not kept or onset < first or offset > last:
       raise PredictError(f"--onset {onset} --offset {offset} must lie within the frames "
-                         f"{numbers[0]}..{numbers[-1]} of {path}")
-    intervals = [(onset, offset, "given")]
-  elif len(frames) / fps < WHOLE_CLIP_SECONDS:
-    intervals = [(int(numbers[0]), int(numbers[-1]),
-                  f"whole input: shorter than {WHOLE_CLIP_SECONDS:g} s, taken as one clip")]
-  else:
-    intervals = [(int(numbers[i.onset]), int(numbers[i.offset]), i.kind)
-                 for i in _named(path, spot_intervals, frames, fps)]
-    if not intervals:
-      intervals = [(int(numbers[0]), int(numbers[-1]), "whole input: the spotter found nothing")]
+                         f"{first}..{last} of {path}")
+    return dict(result, events=[_classified(predictor, path, kept, onset, offset, "given", first,
+                                            fps)], frames=last - first + 1)
+  head = list(itertools.islice(frames, int(WHOLE_CLIP_SECONDS * fps) + 1))
+  if len(head) <= WHOLE_CLIP_SECONDS * fps:
+    return dict(result, frames=len(head), events=[_classified(
+        predictor, path, head, head[0][0], head[-1][0],
+        f"whole input: at most {WHOLE_CLIP_SECONDS:g} s, taken as one clip", head[0][0], fps)])
+  from mexp import stream
+  numbers, timings, spotted, classified = [], collections.defaultdict(float), {}, {}
+
+  def rgb():
+    for number, frame in itertools.chain(head, frames):
+      numbers.append(number)
+      yield frame
+  for event in stream.run(predictor, rgb(), fps, timings=timings):
+    (spotted if event["stage"] == "spotted" else classified)[event["id"]] = event
+  if not timings["face_frames"]:
+    raise PredictError(f"{path}: no face found in any of its {len(numbers)} frames")
   events = []
-  for on, off, kind in intervals:
+  for i, e in _final(spotted).items():
+    on, off = numbers[e["onset_frame"]], numbers[e["offset_frame"]]
     event = {"onset_frame": on, "offset_frame": off, "onset_s": round((on - numbers[0]) / fps, 3),
-             "offset_s": round((off - numbers[0]) / fps, 3), "source": kind}
-    if kind != "macro":  # macro-expressions are reported, not classified as micro
-      probs = _named(path, classify, predictor, frames, numbers, on, off)
-      event["emotion"] = predictor.classes[int(np.argmax(probs))]
-      event["probabilities"] = {c: round(float(p), 4) for c, p in zip(predictor.classes, probs)}
+             "offset_s": round((off - numbers[0]) / fps, 3), "source": e["kind"]}
+    c = classified.get(i, {})
+    if "error" in c:
+      raise PredictError(f"{path}: frames {on}..{off}: {c['error']}")
+    if "probabilities" in c:
+      event.update(emotion=c["emotion"], probabilities=c["probabilities"])
     events.append(event)
-  return {"input": str(path), "task": predictor.config.data.task, "classes": list(predictor.classes),
-          "fps": fps, "fps_source": fps_source, "events": events}
+  return dict(result, events=sorted(events, key=lambda e: e["onset_frame"]), frames=len(numbers),
+              face_frames=int(timings["face_frames"]))
+
+
+def _final(spotted: dict) -> dict:
+  """id -> spotted event, each correction in place of the event it corrects."""
+  final = {}
+  for i, e in sorted(spotted.items()):
+    final.pop(e.get("corrects"), None)
+    final[i] = e
+  return final
+
+
+def _classified(predictor: Predictor, path, kept: list, on: int, off: int, source: str,
+                first: int, fps: float) -> dict:
+  """One event of frames (number, RGB) classified whole."""
+  numbers = np.array([n for n, _ in kept])
+  probs, found = _named(path, classify_face, predictor, np.stack([f for _, f in kept]), numbers,
+                        on, off)
+  event = {"onset_frame": on, "offset_frame": off, "onset_s": round((on - first) / fps, 3),
+           "offset_s": round((off - first) / fps, 3), "source": source,
+           "emotion": predictor.classes[int(np.argmax(probs))],
+           "probabilities": {c: round(float(p), 4) for c, p in zip(predictor.classes, probs)}}
+  if found != on:
+    event["face_from_frame"] = found  # the frames before it show no face (a fade-in)
+  return event
 
 
 def _table(result: dict) -> str:
   lines = [f"{result['input']}: task {result['task']}, {result['fps']:g} fps "
-           f"({result['fps_source']}), "
+           f"({result['fps_source']}), {result['frames']} frames, "
            f"{len(result['events'])} interval(s)"]
+  if "face_frames" in result:
+    lines[0] += f"; a face tracked in {result['face_frames']} frames"
+  if not result["events"]:
+    lines.append("  the spotter found no movement: no emotion to give (classify a pre-segmented "
+                 "clip of at most 1 s, or give --onset and --offset)")
   for e in result["events"]:
     head = (f"  frames {e['onset_frame']}..{e['offset_frame']} ({e['onset_s']:.3f}-"
             f"{e['offset_s']:.3f} s, {e['source']})")
+    if "face_from_frame" in e:
+      head += f" [no face before frame {e['face_from_frame']}: classified from there]"
     if "emotion" in e:
       probs = "  ".join(f"{c} {p:.2f}" for c, p in e["probabilities"].items())
       lines.append(f"{head}: {e['emotion']}   [{probs}]")

@@ -48,9 +48,9 @@ class SpotConfig:
   min_seconds: float = 0.04  # shorter movements are glitches
   max_micro_seconds: float = 0.5  # MEGC's rule: longer is a macro-expression
   max_seconds: float = 4.0  # longer: the face settled in a new state; re-reference
-  correct_seconds: float = 0.1  # moving again this soon after a decision: the same movement
-  head_px: float = 1.0  # the face's corners moved more than this (template px) within the lag:
-  # twice the largest tremor (0.5 frame px, about 0.3 template px) and its drift
+  correct_seconds: float = 0.2  # moving again this soon after a decision: the same movement
+  head_px: float = 1.0  # the face's corners are further than this (template px) from where they
+  # were in the reference: past the largest tremor (0.5 frame px, ~0.3 template px) and its drift
   pool: float = 0.07  # energy is pooled over squares of this fraction of the crop side
   blur: float = 1.0  # extra smoothing, pixels of the crop: resampling differences are fine-grained
 
@@ -140,14 +140,16 @@ class Spotter:
     self.quiet_step = collections.deque(maxlen=self.quiet.maxlen)  # the same for the step energy
     self.recent = collections.deque(maxlen=max(self.lag, self.hold + self.still_for) + 1)
     self.poses = collections.deque(maxlen=self.lag + 1)  # where the face's corners were
+    self.ref_pose = None  # where they were in the reference (a running mean, as the reference)
     self.reference = None
     self.t = -1
     self.run = None  # first frame of the current run above k_off
     self.start = self.last = None  # the open movement
     self.peak, self.trigger = 0.0, -1  # its highest z, and the frame it crossed k_on
     self.still = None  # first frame of the current still run inside the open movement
+    self.origin = None  # the reference before a movement decided on a rest, while correctable
     self.moving = 0  # consecutive frames of change
-    self.decided = None  # (event index, frame, start) of the last decision, while correctable
+    self.decided = None  # (event index, frame, start, peak) of the last decision, while correctable
     self.events = 0
 
   def cut(self) -> list[Event]:
@@ -155,7 +157,8 @@ class Spotter:
     out = self._close() if self.start is not None else []
     self.recent.clear()
     self.poses.clear()
-    self.reference, self.run, self.decided = None, None, None
+    self.reference, self.run, self.decided, self.origin = None, None, None, None
+    self.ref_pose = None
     return out
 
   def update(self, t: int, aligned_HxW: np.ndarray, pose_Px2: np.ndarray | None = None,
@@ -177,10 +180,10 @@ class Spotter:
     if pose_Px2 is not None:
       self.poses.append(pose_Px2)
     if self.reference is None:
-      self.reference = aligned_HxW.astype(np.float32).copy()
+      self.reference, self.ref_pose = aligned_HxW.astype(np.float32).copy(), pose_Px2
       return []
-    if rebased or (len(self.poses) > self.lag
-                   and head_motion(self.poses[0], self.poses[-1]) > self.config.head_px):
+    if rebased or (pose_Px2 is not None and self.ref_pose is not None
+                   and head_motion(self.ref_pose, pose_Px2) > self.config.head_px):
       return self._head_moving(aligned_HxW)
     value = energy(aligned_HxW, self.reference, self.keep, self.pool)
     step = (energy(aligned_HxW, self.recent[-1 - self.hold], self.keep, self.pool)
@@ -194,16 +197,22 @@ class Spotter:
     if self.start is None:  # quiet, or just decided
       self.run = (self.run if self.run is not None else t) if above else None
       if self.decided is not None and t - self.decided[1] > self.correct:
-        self.decided = None
+        self.decided = self.origin = None
       if z > self.config.k_on:  # a movement (or the last one going on: it will be corrected)
         self.start = self.decided[2] if self.decided is not None else self.run
-        self.last, self.peak, self.trigger, self.still = t, z, t, None
+        self.peak = max(z, self.decided[3]) if self.decided is not None else z
+        self.last, self.trigger, self.still = t, t, None
         return []
       if not above:
         self._quiet(value, step)
       if self.decided is None:  # frozen while a decision may be corrected
         self._follow()
       return []
+    home = None
+    if self.origin is not None:  # after a decision on a rest: back at the face before it?
+      home = _robust_z(energy(aligned_HxW, self.origin, self.keep, self.pool), self.quiet)
+      z = min(z, home)
+      above = z > self.config.k_off
     moving = step is None or not self.quiet_step or \
         _robust_z(step, self.quiet_step) > self.config.k_still
     self.moving = self.moving + 1 if moving else 0
@@ -214,12 +223,16 @@ class Spotter:
     if above:
       self.last, self.peak = t, max(self.peak, z)
     if not above and t - self.last >= self.settle:  # back where it started
+      if home is not None and home <= z:
+        self.reference = self.origin
+      self.origin = None
       return self._close()
     if self.still is not None and t - self.still + 1 >= self.still_for and t > self.trigger:
       return self._settled(aligned_HxW)
     if (t - self.start) / self.fps > self.config.max_seconds:  # a new resting state
       out = self._close()
       self.reference, self.decided = aligned_HxW.astype(np.float32).copy(), None
+      self.ref_pose = self.poses[-1] if self.poses else self.ref_pose
       return out
     return []
 
@@ -236,7 +249,10 @@ class Spotter:
         rest = back - 1
         break
     out = self._close(offset=self.t - rest - 1)
+    if self.origin is None:
+      self.origin = self.reference  # the face before the onset, while the decision is open
     self.reference = np.mean(frames[len(frames) - rest:] + [aligned_HxW], axis=0)
+    self.ref_pose = self.poses[-1] if self.poses else self.ref_pose
     return out
 
   def _quiet(self, value: float, step: float | None):
@@ -258,15 +274,20 @@ class Spotter:
       out = self._close() if self.t - self.trigger > 2 * self.lag else []
       self.start = self.last = None
     self.reference += np.float32(0.5) * (aligned_HxW - self.reference)
+    if self.poses:
+      self.ref_pose = self.poses[-1] if self.ref_pose is None else \
+          self.ref_pose + np.float32(0.5) * (self.poses[-1] - self.ref_pose)
     self.recent.clear()  # the slow reference takes in only frames after the move
     self.recent.append(aligned_HxW)
-    self.run = self.decided = None
+    self.run = self.decided = self.origin = None
     return out
 
   def _follow(self):
     """The reference takes in the frame `lag` back (quiet: it predates any onset not yet seen)."""
     if len(self.recent) > self.lag:
       self.reference += self.alpha * (self.recent[-1 - self.lag] - self.reference)
+      if len(self.poses) > self.lag and self.ref_pose is not None:
+        self.ref_pose = self.ref_pose + self.alpha * (self.poses[0] - self.ref_pose)
 
   def _close(self, offset: int | None = None) -> list[Event]:
     """Decides the open movement now, ending at `offset` (default: its last frame above k_off):
@@ -278,7 +299,7 @@ class Spotter:
     interval = _interval(start, last, self.t, self.peak, self.fps, self.config)
     event = Event(interval, self.t,
                   self.decided[0] if self.decided is not None else None)
-    self.decided = (self.events, event.decided_at, start)
+    self.decided = (self.events, event.decided_at, start, self.peak)
     self.events += 1
     return [event]
 
@@ -292,12 +313,27 @@ def resolve(events: Iterable[Event]) -> list[Interval]:
   return sorted(final.values(), key=lambda i: i.onset)
 
 
+CUT_LEVEL = 4.0  # grey levels: the median change of a 32x24 thumbnail, its mean removed (a cut
+# between two synthetic faces: 9; one frame to the next of one shot, with noise: 0.35)
+
+
+STALE_FRACTION = 0.6  # fewer of the template's corners agree with the fit: the template is stale
+STALE_SECONDS = 0.5  # for this long (longer than a micro-expression): take a new template
+
+
 class FaceTracker:
-  """Finds the face in grey frames and keeps it stabilised; finds it again when it is lost."""
+  """Finds the face in grey frames and keeps it stabilised; finds it again when it is lost, and
+  after a cut between shots (most of the picture changed at once: flicker and head moves change
+  a thumbnail's edges and its mean, not its median pixel). When the face has long looked unlike
+  its template (another day's clip, a new resting state), it takes a new template there: a few
+  corners fitting two ways would otherwise make the stabilised face jump. Both restart the
+  spotter's references, as a lost track does."""
 
   def __init__(self, fps: float):
     self.track, self.keep, self.pose, self.t = None, None, None, -1
     self.retry = max(1, int(round(0.1 * fps)))  # no face: look again this often (detection is slow)
+    self.thumb, self.cuts, self.retemplates = None, 0, 0
+    self.stale, self.patience = 0, max(1, int(round(STALE_SECONDS * fps)))
 
   @property
   def box(self) -> tuple[int, int, int, int] | None:
@@ -308,6 +344,13 @@ class FaceTracker:
     """(the face in template pixels or None, whether the track was just lost) for the next frame;
     `pose` then holds the tracked corners (stabilise.Track.where_Nx2)."""
     self.t += 1
+    thumb = cv2.resize(grey_HxW, (32, 24), interpolation=cv2.INTER_AREA).astype(np.float32)
+    thumb -= thumb.mean()
+    cut = self.thumb is not None and float(np.median(np.abs(thumb - self.thumb))) > CUT_LEVEL
+    self.thumb = thumb
+    if cut and self.track is not None:  # an edited video changed shot: a new face, never a move
+      self.track, self.cuts = None, self.cuts + 1
+      return None, True
     if self.track is None:
       if self.keep is not None and self.t % self.retry:
         return None, False
@@ -326,6 +369,13 @@ class FaceTracker:
       return None, not fresh
     self.track, aligned = followed
     self.pose = self.track.where_Nx2
+    self.stale = self.stale + 1 if self.track.inliers < STALE_FRACTION * len(
+        self.track.points_Nx2) else 0
+    if self.stale >= self.patience:  # the face has long looked unlike its template: a new one
+      self.track = stabilise.start(grey_HxW, self.track.box)
+      self.keep = energy_mask(stabilise.SIZE, self.track.eyes)
+      self.stale, self.retemplates = 0, self.retemplates + 1
+      return None, True
     return aligned, False
 
 

@@ -7,18 +7,23 @@ found once and tracked, so head motion and box changes never count; motion is me
 face just before the onset). A movement is decided as soon as it has been still for a few frames
 and emitted at once ("stage": "spotted"); if the face moves again right after, a correction event
 (`corrects`: the id it replaces) follows. Micro-expressions are then classified from the ring buffer
-with the training preprocessing, in a second line with the same id ("stage": "classified");
-macro-expressions are reported. Timing is by frame index and fps (25-200 fps alike).
+(frames downscaled to a long side of at most RING_SIDE) with the training preprocessing, on a
+worker thread, so frames never queue behind a model; a second line with the same id follows
+("stage": "classified"). Macro-expressions are reported. Timing is by frame index and fps (25-200
+fps alike). Where the face was found, and at the end how many frames were read and tracked and
+how many events decided, go to stderr.
 """
 
 from __future__ import annotations
 
 import argparse
 import collections
+import concurrent.futures
 import json
 import sys
 import time
 from pathlib import Path
+from typing import Iterable, Iterator
 
 import cv2
 import numpy as np
@@ -27,6 +32,7 @@ from mexp import predict, spotting
 from mexp.io import frames as frames_io
 
 CAMERA_FPS = 30.0  # assumed when a camera reports no rate
+RING_SIDE = 1024  # buffered frames are kept with their long side at most this (memory)
 
 
 def _event(e: spotting.Event, n: int, fps: float, spot_ms: float) -> dict:
@@ -42,76 +48,130 @@ def _event(e: spotting.Event, n: int, fps: float, spot_ms: float) -> dict:
   return out
 
 
-def run(predictor, capture: cv2.VideoCapture, fps: float, *, show: bool = False,
-        timings: dict | None = None, config: spotting.SpotConfig = spotting.SpotConfig()):
-  """Yields event dicts while reading `capture` to its end: one per decision ('stage': 'spotted'),
-  at once, and for a micro-expression, when a predictor is given, the same with its emotion
-  ('stage': 'classified').
+def capture_frames(capture: cv2.VideoCapture) -> Iterator[np.ndarray]:
+  """A cv2.VideoCapture's frames as uint8 RGB, as they come."""
+  while True:
+    ok, bgr = capture.read()
+    if not ok:
+      return
+    yield cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+
+
+def _shrink(frame_HxWx3: np.ndarray) -> tuple[np.ndarray, float]:
+  """The frame with its long side at most RING_SIDE (the buffer's copy), and the scale used."""
+  scale = min(1.0, RING_SIDE / max(frame_HxWx3.shape[:2]))
+  if scale == 1.0:
+    return frame_HxWx3, 1.0
+  size = (int(round(frame_HxWx3.shape[1] * scale)), int(round(frame_HxWx3.shape[0] * scale)))
+  return cv2.resize(frame_HxWx3, size, interpolation=cv2.INTER_AREA), scale
+
+
+def run(predictor, frames: Iterable[np.ndarray], fps: float, *, show: bool = False,
+        timings: dict | None = None, config: spotting.SpotConfig = spotting.SpotConfig(),
+        log=None):
+  """Yields event dicts while reading `frames` to their end: one per decision ('stage':
+  'spotted'), at once, and for a micro-expression, when a predictor is given, the same with its
+  emotion ('stage': 'classified') as soon as a worker thread has classified it, so that frames
+  never wait for a classification.
 
   Args:
     predictor: predict.load's model, or None to spot without classifying.
-    capture: an opened cv2.VideoCapture.
-    fps: its frame rate.
+    frames: uint8 RGB frames in order (capture_frames(capture) for a camera or video).
+    fps: their frame rate.
     show: draw an overlay window.
-    timings: seconds per stage ('decode', 'spot', 'classify') and frame counts are added to it.
+    timings: seconds per stage ('decode', 'spot', 'classify'), frame counts ('frames',
+      'face_frames'), 'events' and the classification queue's longest length ('queue_max') are
+      added to it.
     config: the spotting thresholds.
+    log: called with a line for the user (where the face was found), or None.
   """
   timings = timings if timings is not None else collections.defaultdict(float)
-  ring = collections.deque(maxlen=int((config.max_micro_seconds + 0.5) * fps) + 2)  # (index, RGB)
+  # Frames back to a micro-expression's onset when it is decided (and corrected), downscaled.
+  ring = collections.deque(maxlen=int((config.max_micro_seconds + config.hold_seconds
+                                       + config.correct_seconds + 0.3) * fps) + 2)
   spotter = spotting.FaceSpotter(fps, config)
-  index, count, last_event = -1, 0, ""
-  while True:
-    tick = time.perf_counter()
-    ok, bgr = capture.read()
-    if not ok:
-      break
-    index += 1
-    frame = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-    ring.append((index, frame))
-    timings["decode"] += time.perf_counter() - tick
-    tick = time.perf_counter()
-    decisions = spotter.update(cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY))
-    spot_s = time.perf_counter() - tick
-    timings["spot"] += spot_s
-    timings["face_frames"] += spotter.box is not None
-    for decision in decisions:
-      event = _event(decision, count, fps, 1000 * spot_s)
-      count += 1
-      yield event  # at once; the emotion follows in a second line
-      last_event = f"{event['kind']} {event['start_s']:.2f}s"
-      if decision.interval.kind == "micro" and predictor is not None:
-        tick = time.perf_counter()
-        event = _classify(predictor, ring, decision.interval, spotter.box, event)
-        event["classify_ms"] = round(1000 * (time.perf_counter() - tick), 1)
-        timings["classify"] += time.perf_counter() - tick
-        last_event += f" {event.get('emotion', '')}"
-        yield event
-    if show:
-      view = bgr.copy()
-      if spotter.box is not None:
-        x, y, w, h = spotter.box
-        cv2.rectangle(view, (x, y), (x + w, y + h), (0, 255, 0), 2)
-      cv2.putText(view, last_event, (10, 30), cv2.FONT_HERSHEY_SIMPLEX, 0.8, (0, 255, 255), 2)
-      cv2.imshow("mexp.stream", view)
-      if cv2.waitKey(1) & 0xFF == ord("q"):
-        break
-  for decision in spotter.finish():  # the video ended inside a movement
-    event = _event(decision, count, fps, 0.0)
-    count += 1
-    yield event
-    if decision.interval.kind == "micro" and predictor is not None:
+  pool = concurrent.futures.ThreadPoolExecutor(1) if predictor is not None else None
+  pending = collections.deque()  # (future) of classified events, in decision order
+  index, count, last_event, found, frames, scale = -1, 0, "", False, iter(frames), 1.0
+  try:
+    while True:
       tick = time.perf_counter()
-      event = _classify(predictor, ring, decision.interval, spotter.box, event)
-      event["classify_ms"] = round(1000 * (time.perf_counter() - tick), 1)
+      frame = next(frames, None)
+      if frame is None:
+        break
+      index += 1
+      small, scale = _shrink(frame)
+      ring.append((index, small))
+      grey = cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY)
+      timings["decode"] += time.perf_counter() - tick
+      tick = time.perf_counter()
+      decisions = spotter.update(grey)
+      spot_s = time.perf_counter() - tick
+      timings["spot"] += spot_s
+      timings["face_frames"] += spotter.box is not None
+      if spotter.box is not None and not found and log is not None:
+        log(f"face found at frame {index} ({index / fps:.2f} s), tracked from there")
+      found = found or spotter.box is not None
+      for decision in decisions:
+        event = _event(decision, count, fps, 1000 * spot_s)
+        count += 1
+        yield event  # at once; the emotion follows in a second line
+        last_event = f"{event['kind']} {event['start_s']:.2f}s"
+        if decision.interval.kind == "micro" and pool is not None:
+          pending.append(_submit(pool, predictor, ring, decision, spotter.box, scale, event,
+                                 timings))
+          timings["queue_max"] = max(timings["queue_max"], len(pending))
+      while pending and pending[0].done():
+        yield pending.popleft().result()
+      if show:
+        _show(frame, spotter.box, last_event)
+        if cv2.waitKey(1) & 0xFF == ord("q"):
+          break
+    for decision in spotter.finish():  # the input ended inside a movement
+      event = _event(decision, count, fps, 0.0)
+      count += 1
       yield event
+      if decision.interval.kind == "micro" and pool is not None:
+        pending.append(_submit(pool, predictor, ring, decision, spotter.box, scale, event, timings))
+    while pending:
+      yield pending.popleft().result()
+  finally:
+    if pool is not None:
+      pool.shutdown(wait=True, cancel_futures=True)
   timings["frames"] += index + 1
+  timings["events"] += count
 
 
-def _classify(predictor, ring, interval: spotting.Interval, box, spotted: dict) -> dict:
+def _submit(pool, predictor, ring, decision: spotting.Event, box, scale: float, event: dict,
+            timings: dict) -> concurrent.futures.Future:
+  """Queues the classification of a decided micro-expression from the buffered frames."""
+  inside = [(i, f) for i, f in ring if decision.interval.onset <= i <= decision.interval.offset]
+  box = None if box is None else tuple(int(round(v * scale)) for v in box)
+  return pool.submit(_timed_classify, predictor, inside, box, event, timings)
+
+
+def _show(frame_HxWx3: np.ndarray, box, text: str) -> None:
+  view = cv2.cvtColor(frame_HxWx3, cv2.COLOR_RGB2BGR)
+  if box is not None:
+    x, y, w, h = box
+    cv2.rectangle(view, (x, y), (x + w, y + h), (0, 255, 0), 2)
+  cv2.putText(view, text, (10, 30), cv2.FONT_HERSHEY_SIMPLEX, 0.8, (0, 255, 255), 2)
+  cv2.imshow("mexp.stream", view)
+
+
+def _timed_classify(predictor, inside, box, spotted: dict, timings: dict) -> dict:
+  """_classify on the worker thread, with its own time in 'classify_ms'."""
+  tick = time.perf_counter()
+  event = _classify(predictor, inside, box, spotted)
+  event["classify_ms"] = round(1000 * (time.perf_counter() - tick), 1)
+  timings["classify"] += time.perf_counter() - tick
+  return event
+
+
+def _classify(predictor, inside, box, spotted: dict) -> dict:
   """The spotted event as a 'classified' line: with the emotion and its probability (or the
-  error) of the interval's frames."""
+  error) of the interval's frames (index, buffered RGB frame)."""
   event = dict(spotted, stage="classified")
-  inside = [(i, f) for i, f in ring if interval.onset <= i <= interval.offset]
   if not inside:
     event["error"] = "the interval's frames have left the buffer"
     return event
@@ -124,7 +184,8 @@ def _classify(predictor, ring, interval: spotting.Interval, box, spotted: dict) 
   try:
     probs = predict.classify(predictor, frames, numbers, int(numbers[0]), int(numbers[-1]), box=box)
     best = int(np.argmax(probs))
-    event.update(emotion=predictor.classes[best], probability=round(float(probs[best]), 4))
+    event.update(emotion=predictor.classes[best], probability=round(float(probs[best]), 4),
+                 probabilities={c: round(float(q), 4) for c, q in zip(predictor.classes, probs)})
   except predict.PredictError as e:
     event["error"] = str(e)
   return event
@@ -167,11 +228,15 @@ def main(argv=None) -> int:
       print(f"warning: {name} reports no frame rate; assuming {CAMERA_FPS:g} fps (set --fps)",
             file=sys.stderr)
   timings = collections.defaultdict(float)
+  info = lambda line: print(f"info: {name}: {line}", file=sys.stderr, flush=True)  # noqa: E731
   try:
-    for event in run(predictor, capture, fps, show=args.show, timings=timings):
+    for event in run(predictor, capture_frames(capture), fps, show=args.show, timings=timings,
+                     log=info):
       print(json.dumps(event), flush=True)
   finally:
     capture.release()
+  info(f"{int(timings['frames'])} frames read, {int(timings['face_frames'])} with a tracked "
+       f"face; {int(timings['events'])} event(s) decided")
   if timings["frames"] and not timings["face_frames"]:
     print(f"error: {name}: no face found in any of its {int(timings['frames'])} frames",
           file=sys.stderr)

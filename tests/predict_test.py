@@ -123,13 +123,35 @@ def test_a_video_without_a_frame_rate_needs_fps(trained_workdir, tmp_path, capsy
   path.write_bytes(bytes(data))
   assert "zero_rate.avi: the file gives no usable frame rate" in _error(
       capsys, ["--workdir", str(trained_workdir[0]), str(path)])
-  frames, _, fps, source = predict.read_input(path, 200.0)
-  assert len(frames) == 4 and (fps, source) == (200.0, "--fps")
+  frames, fps, source = predict.open_input(path, 200.0)
+  assert len(list(frames)) == 4 and (fps, source) == (200.0, "--fps")
+  for bad in ("0", "-5", "nan"):
+    assert "a frame rate must be a positive number" in _error(
+        capsys, ["--workdir", str(trained_workdir[0]), str(path), "--fps", bad])
 
 
 def test_a_frame_folder_states_its_assumed_rate(face_folder):
-  _, numbers, fps, source = predict.read_input(face_folder, None)
+  frames, fps, source = predict.open_input(face_folder, None)
   assert fps == predict.FOLDER_FPS and "assumed" in source and "--fps" in source
+  assert [n for n, _ in frames] == list(range(100, 120))
+
+
+def test_onset_after_offset_names_that(trained_workdir, face_folder, capsys):
+  assert "--onset 115 is after --offset 110" in _error(
+      capsys, ["--workdir", str(trained_workdir[0]), str(face_folder), "--onset", "115",
+               "--offset", "110"])
+
+
+def test_a_clip_that_fades_in_is_classified_from_its_first_face(trained_workdir, face_folder,
+                                                                 tmp_path):
+  faded = tmp_path / "faded"
+  shutil.copytree(face_folder, faded)
+  for n in (100, 101, 102):  # black frames first, as a fade-in starts
+    cv2.imwrite(str(faded / f"img{n}.jpg"), np.zeros((480, 640, 3), np.uint8))
+  result = predict.predict(trained_workdir[0], faded)
+  (event,) = result["events"]
+  assert event["emotion"] in result["classes"] and event["onset_frame"] == 100
+  assert event["face_from_frame"] == 103
 
 
 def test_a_pre_segmented_clip_is_classified_whole(trained_workdir, face_folder, capsys):
@@ -138,15 +160,15 @@ def test_a_pre_segmented_clip_is_classified_whole(trained_workdir, face_folder, 
   out = capsys.readouterr().out
   assert "1 interval(s)" in out and "frames 100..119" in out
   import re
-  assert re.search(r"\(0\.000-0\.095 s, whole input: shorter than 1 s, taken as one clip\): "
+  assert re.search(r"\(0\.000-0\.095 s, whole input: at most 1 s, taken as one clip\): "
                    r"(disgust|fear|happiness|repression|sadness|surprise)   \[", out), out
 
 
-def test_nothing_spotted_in_a_long_input_classifies_it_whole(trained_workdir, face_folder,
-                                                              monkeypatch):
-  predictor = predict.load(trained_workdir[0])
-  monkeypatch.setattr(predict, "spot_intervals", lambda frames, fps: [])
-  result = predict.predict(None, face_folder, fps=10.0, predictor=predictor)  # 2 s: spotted
-  (event,) = result["events"]
-  assert event["source"] == "whole input: the spotter found nothing"
-  assert (event["onset_frame"], event["offset_frame"]) == (100, 119) and "emotion" in event
+def test_nothing_spotted_in_a_long_input_gives_no_emotion(trained_workdir, face_folder, capsys):
+  # 20 frames at 10 fps: 2 s, so spotted, not classified whole; the clip's movement is too
+  # small at that rate to be spotted, and nothing gets a label.
+  assert predict.main(["--workdir", str(trained_workdir[0]), str(face_folder), "--fps", "10"]) == 0
+  out = capsys.readouterr().out
+  assert "0 interval(s)" in out and "the spotter found no movement: no emotion" in out
+  for c in ("disgust", "fear", "happiness", "repression", "sadness", "surprise"):
+    assert c not in out

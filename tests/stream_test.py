@@ -13,7 +13,7 @@ def test_run_without_a_model_spots_the_micro_expression(tmp_path):
                                       seed=5)  # a brow-and-lip micro-expression (seed 0: chin)
   truth = json.loads((videos / "ground_truth.json").read_text())["videos"][0]["events"]
   capture = cv2.VideoCapture(str(videos / "video01.avi"))
-  events = list(stream.run(None, capture, 50.0))
+  events = list(stream.run(None, stream.capture_frames(capture), 50.0))
   capture.release()
   micro = [(e["onset_frame"], e["offset_frame"]) for e in events if e["kind"] == "micro"]
   gt = [(e["onset"], e["offset"]) for e in truth if e["kind"] == "micro"]

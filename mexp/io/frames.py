@@ -6,6 +6,7 @@ import os
 import re
 import struct
 from pathlib import Path
+from typing import Iterator
 
 import cv2
 import numpy as np
@@ -120,6 +121,61 @@ def read_video(path: str | os.PathLike) -> tuple[np.ndarray, float]:
   if not frames:
     raise FrameReadError(f"{path}: no decodable frames (empty or truncated video)")
   return np.stack(frames), fps
+
+
+def open_frames(path: str | os.PathLike) -> tuple[Iterator[tuple[int, np.ndarray]], float | None]:
+  """A video file or frame folder read one frame at a time, never held whole.
+
+  Args:
+    path: a video file (OpenCV's FFmpeg backend) or a folder of numbered images.
+
+  Returns:
+    (an iterator of (frame number, uint8 RGB (H, W, 3)), the file's trustworthy rate or None;
+    None for a folder). Video frames are numbered from 0.
+
+  Raises:
+    FrameReadError: at once when the input is missing, unreadable or a folder without frames; while
+      iterating for a damaged image or a frame whose size differs from the first.
+  """
+  path = Path(path)
+  if path.is_dir():
+    listed = list_frames(path)
+    if not listed:
+      raise FrameReadError(f"{path}: no frames (expected images such as img46.jpg)")
+    return _folder_frames(listed), None
+  if not path.is_file():
+    raise FrameReadError(f"{path}: no such video file")
+  capture = cv2.VideoCapture(str(path))
+  if not capture.isOpened():
+    capture.release()
+    raise FrameReadError(f"{path}: not a readable video")
+  return _video_frames(path, capture), video_fps(path, capture.get(cv2.CAP_PROP_FPS))
+
+
+def _folder_frames(listed) -> Iterator[tuple[int, np.ndarray]]:
+  first = None
+  for number, p in listed:
+    frame = read_image(p)
+    first = first if first is not None else (p, frame.shape)
+    if frame.shape != first[1]:
+      raise FrameReadError(f"{p}: size {frame.shape[1]}x{frame.shape[0]} differs from "
+                           f"{first[0]} ({first[1][1]}x{first[1][0]})")
+    yield number, frame
+
+
+def _video_frames(path: Path, capture) -> Iterator[tuple[int, np.ndarray]]:
+  try:
+    n = 0
+    while True:
+      ok, bgr = capture.read()
+      if not ok:
+        break
+      yield n, cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+      n += 1
+    if not n:
+      raise FrameReadError(f"{path}: no decodable frames (empty or truncated video)")
+  finally:
+    capture.release()
 
 
 PLAUSIBLE_FPS = (1.0, 2000.0)
