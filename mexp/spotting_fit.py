@@ -25,7 +25,8 @@ class Tracked:
   """One video's stabilised face: what the core needs to replay it under any thresholds."""
   fps: float
   keep_HxW: np.ndarray  # energy_mask of the (last) track
-  frames: list  # (index, aligned float16 HxW or None where the track was lost, pose, rebased)
+  frames: list  # (index, aligned float32 HxW, pose, rebased), or (index, None, None, same face)
+  # where the track restarted
   numbers: np.ndarray  # frame number of each index (the video's own numbering)
 
 
@@ -52,9 +53,9 @@ def track(frames: Iterable[np.ndarray], fps: float, numbers=None) -> Tracked:
   for grey in frames:
     aligned, lost = tracker.update(grey)
     if lost:
-      out.append((tracker.t, None, None, False))
+      out.append((tracker.t, None, None, tracker.same_face))
     elif aligned is not None:
-      out.append((tracker.t, aligned.astype(np.float16), tracker.pose, tracker.track.rebased))
+      out.append((tracker.t, aligned, tracker.pose, tracker.track.rebased))
   size = spotting.stabilise.SIZE
   keep = tracker.keep if tracker.keep is not None else spotting.energy_mask(size)
   numbers = np.arange(tracker.t + 1) if numbers is None else np.asarray(numbers)
@@ -65,7 +66,7 @@ def replay(tracked: Tracked, config: spotting.SpotConfig) -> list[spotting.Inter
   """The core's final intervals (corrections applied), in the video's frame numbers."""
   spotter, events = spotting.Spotter(tracked.fps, tracked.keep_HxW, config), []
   for t, aligned, pose, rebased in tracked.frames:
-    events += (spotter.cut() if aligned is None
+    events += (spotter.cut(same_face=rebased) if aligned is None
                else spotter.update(t, aligned.astype(np.float32), pose, rebased))
   last = len(tracked.numbers) - 1
   return [dataclasses.replace(i, onset=int(tracked.numbers[min(i.onset, last)]),

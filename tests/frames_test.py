@@ -118,3 +118,17 @@ def test_a_zero_frame_rate_in_the_header_is_unknown_not_25(tmp_path):
   video, fps = frames.read_video(path)
   assert video.shape[0] == 4 and fps is None
   assert frames.video_fps("x.mp4", 0.0) is None and frames.video_fps("x.mp4", 1e6) is None
+
+
+def test_open_frames_reads_lazily_and_names_a_damaged_frame(tmp_path):
+  for n in (1, 2, 3):
+    cv2.imwrite(str(tmp_path / f"img{n}.jpg"), np.full((16, 24, 3), 50 * n, np.uint8))
+  (tmp_path / "img4.jpg").write_bytes(b"\xff\xd8\xff" + b"\x00" * 20)
+  reader, fps = frames.open_frames(tmp_path)
+  assert fps is None
+  first = next(reader)
+  assert first[0] == 1 and first[1].shape == (16, 24, 3)  # nothing past it was decoded yet
+  with pytest.raises(frames.FrameReadError, match="img4.jpg: corrupt JPEG"):
+    list(reader)
+  with pytest.raises(frames.FrameReadError, match="no such video file"):
+    frames.open_frames(tmp_path / "missing.avi")

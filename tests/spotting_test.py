@@ -146,3 +146,42 @@ def test_fit_replays_the_same_core_on_frames_tracked_once(smile):
   best, rows = spotting_fit.fit([tracked], [[SMILE]], {"k_on": [8.0, 10.0, 12.0]})
   assert len(rows) == 3 and best.k_on == 10.0  # the middle of a plateau of F1 = 1
   assert all(scores["micro"]["f1"] == 1.0 for _, scores in rows)
+
+
+def _held_push_video(fps, rise, size=48, seed=0):
+  """Like _patch_video, but the push rises over `rise` (seconds) and then stays: the face rests
+  in another state than before the movement, as it may after a real expression."""
+  rng = np.random.default_rng(seed)
+  texture = cv2.GaussianBlur(rng.uniform(0, 255, (size, size)).astype(np.float32), (0, 0), 1.5)
+  yy, xx = np.mgrid[:size, :size].astype(np.float32)
+  bump = np.exp(-((yy - 0.75 * size) ** 2 + (xx - size / 2) ** 2) / (2 * (size / 8) ** 2))
+  t = np.arange(int(4 * fps)) / fps
+  amount = 1.5 * np.clip((t - rise[0]) / (rise[1] - rise[0]), 0, 1)
+  for push in amount:
+    moved = cv2.remap(texture, xx, yy - np.float32(push) * bump, cv2.INTER_LINEAR,
+                      borderMode=cv2.BORDER_REFLECT)
+    yield moved + rng.normal(0, 0.5, moved.shape).astype(np.float32)
+
+
+@pytest.mark.parametrize("fps", [30.0, 200.0])
+def test_a_face_that_rests_elsewhere_closes_the_movement_where_it_stopped(fps):
+  spotter = spotting.Spotter(fps, spotting.energy_mask(48))
+  crops = _held_push_video(fps, (2.0, 2.2))
+  events = [e for t, crop in enumerate(crops) for e in spotter.update(t, crop)] + spotter.finish()
+  (interval,) = spotting.resolve(events)
+  assert abs(interval.onset / fps - 2.0) <= 0.08 and abs(interval.offset / fps - 2.2) <= 0.05
+  # Decided once the rest has lasted hold + still (0.12 s), not at max_seconds.
+  assert (events[-1].decided_at / fps - 2.2) <= 0.12 + 0.05
+
+
+def test_head_gate_ignores_tremor_and_catches_a_move():
+  fps = 200.0
+  spotter = spotting.Spotter(fps, spotting.energy_mask(48))
+  corners = np.random.default_rng(0).uniform(20, 140, (30, 2)).astype(np.float32)
+  crop = np.full((48, 48), 100, np.float32)
+  gated = []
+  for t in range(400):  # tremor of 0.3 template px at 9 Hz, then a 3 px move over 0.3 s
+    shift = 0.3 * np.sin(2 * np.pi * 9 * t / fps) + 3 * np.clip((t - 300) / 60, 0, 1)
+    spotter.update(t, crop, corners + np.float32([shift, 0]))
+    gated.append(spotter.gated)
+  assert not any(gated[:300]) and any(gated[300:360])

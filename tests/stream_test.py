@@ -1,3 +1,4 @@
+import collections
 import json
 
 import numpy as np
@@ -78,3 +79,16 @@ def test_cli_bad_video(trained_workdir, tmp_path, capsys, make, message):
 def test_cli_workdir_without_checkpoint(tmp_path, capsys):
   assert stream.main(["--workdir", str(tmp_path), "--camera", "0"]) == 2
   assert "no config.json" in capsys.readouterr().err
+
+
+def test_run_says_where_the_face_was_found_after_a_fade_in(tmp_path):
+  import cv2
+  videos = synthetic.write_long_videos(tmp_path / "long", videos=1, seconds=2.0, fps=50, micro=0,
+                                      seed=5)
+  capture = cv2.VideoCapture(str(videos / "video01.avi"))
+  frames = [np.zeros((480, 640, 3), np.uint8)] * 12 + list(stream.capture_frames(capture))
+  capture.release()
+  said, timings = [], collections.defaultdict(float)
+  list(stream.run(None, frames, 50.0, timings=timings, log=said.append))
+  assert said == ["face found at frame 12 (0.24 s), tracked from there"]
+  assert timings["frames"] == len(frames) and timings["face_frames"] == len(frames) - 12

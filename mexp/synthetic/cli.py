@@ -1,17 +1,22 @@
 """`python -m mexp.synthetic OUT_DIR [--layout L] [--subjects N] [--seed S] [--long_videos N]`.
 
 With --long_videos, `--hard` writes the spotting issue's case (200 fps, micro-expressions 1.5 s
-apart on a still, noisy face, slow head moves between them) and `--micro` sets their number.
+apart, noise sigma 1.5, slow head moves between them) and `--micro` sets their number; `--joined`
+writes videos joined from clips instead (mexp.synthetic.joined). Long videos show the recording
+conditions of mexp.synthetic.recording (tremor, drift and flicker around events, JPEG, turns and
+talking in gaps); `--without tremor,jpeg,...` turns some off.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import functools
 import sys
 
 from mexp.synthetic import casme2, casme3, casme_sq, casme_sq_lv, mmew, samm, samm_lv, smic
-from mexp.synthetic.long_videos import HARD, hard_seconds, write_long_videos
+from mexp.synthetic import joined, recording
+from mexp.synthetic.long_videos import DEFAULT, HARD, hard_seconds, write_long_videos
 
 # Layout -> (writer, number of emotions per subject).
 LAYOUTS = {
@@ -44,7 +49,19 @@ def main(argv=None) -> int:
                       "apart, still face with noise sigma 1.5, slow head moves between them")
   parser.add_argument("--micro", type=int, default=None,
                       help="micro-expressions per long video (default 3, or 6 with --hard)")
+  parser.add_argument("--joined", action="store_true",
+                      help="long videos joined from clips of 95-300 ms (200 fps), as a CASME "
+                      "II-layout set holds them, with held faces and head moves between them")
+  parser.add_argument("--without", default="",
+                      help="recording conditions to leave out of long videos, comma-separated: "
+                      + ",".join(f.name for f in dataclasses.fields(recording.Conditions)))
   args = parser.parse_args(argv)
+  names = [n for n in args.without.split(",") if n]
+  unknown = sorted(set(names) - {f.name for f in dataclasses.fields(recording.Conditions)})
+  if unknown:
+    print(f"error: --without {','.join(unknown)}: not a recording condition", file=sys.stderr)
+    return 2
+  conditions = dataclasses.replace(recording.Conditions(), **{n: False for n in names})
   if args.layout in LONG_LAYOUTS:
     try:
       out = LONG_LAYOUTS[args.layout](args.out_dir, videos=args.long_videos or 2, seed=args.seed,
@@ -56,13 +73,18 @@ def main(argv=None) -> int:
     return 0
   if args.long_videos:
     try:
-      if args.hard:
+      if args.joined:
+        out = joined.write_joined_videos(args.out_dir, videos=args.long_videos, seed=args.seed,
+                                         micro=args.micro or 4)
+      elif args.hard:
         micro = args.micro or 6
         out = write_long_videos(args.out_dir, videos=args.long_videos, seed=args.seed, fps=200.0,
-                                micro=micro, seconds=hard_seconds(micro), style=HARD)
+                                micro=micro, seconds=hard_seconds(micro),
+                                style=dataclasses.replace(HARD, conditions=conditions))
       else:
         out = write_long_videos(args.out_dir, videos=args.long_videos, seed=args.seed,
-                                micro=args.micro or 3)
+                                micro=args.micro or 3,
+                                style=dataclasses.replace(DEFAULT, conditions=conditions))
     except FileExistsError as e:
       print(f"error: {e}", file=sys.stderr)
       return 2
