@@ -56,7 +56,7 @@ class SpotConfig:
   hold_seconds: float = 0.1  # unchanged this long (and `still_seconds` more): a resting state
   still_seconds: float = 0.02
   k_still: float = 3.0  # unchanged: the change over `hold_seconds` below median + k_still * MAD
-  pad_seconds: float = 0.04  # widens the onset (and the offset up to the decision, never later)
+  pad_seconds: float = 0.02  # widens the onset (and the offset up to the decision, never later)
   lag_seconds: float = 0.1  # the quiet reference trails the frame (an onset is not absorbed)
   reference_seconds: float = 0.1  # time constant of the reference's running mean
   baseline_seconds: float = 3.0  # quiet energies kept for the median and MAD
@@ -164,6 +164,7 @@ class Spotter:
     self.run = None  # first frame of the current run above k_off
     self.start = self.last = None  # the open movement
     self.peak, self.trigger = 0.0, -1  # its highest z, and the frame it crossed k_on
+    self.peak_t = -1  # the frame of that z: a movement lasts at least to its peak
     self.still = None  # first frame of the current still run inside the open movement
     self.origin = None  # the reference before a movement decided on a rest, while correctable
     self.moving = 0  # consecutive frames of change
@@ -229,6 +230,7 @@ class Spotter:
       if z > self.config.k_on:  # a movement (or the last one going on: it will be corrected)
         self.start = self.decided[2] if self.decided is not None else self.run
         self.peak = max(z, self.decided[3]) if self.decided is not None else z
+        self.peak_t = t
         self.last, self.trigger, self.still = t, t, None
         return []
       if not above:
@@ -249,7 +251,9 @@ class Spotter:
     elif not moving and self.still is None:
       self.still = t
     if above:
-      self.last, self.peak = t, max(self.peak, z)
+      self.last = t
+      if z > self.peak:
+        self.peak, self.peak_t = z, t
     if not above and t - self.last >= self.settle:  # back where it started
       if home is not None and home <= z:
         self.reference = self.origin
@@ -276,7 +280,7 @@ class Spotter:
       if z > self.config.k_still:
         rest = back - 1
         break
-    out = self._close(offset=self.t - rest - 1)
+    out = self._close(offset=max(self.peak_t, self.t - rest - 1))
     if self.origin is None:
       self.origin = self.reference  # the face before the onset, while the decision is open
     self.reference = np.mean(frames[len(frames) - rest:] + [aligned_HxW], axis=0)
