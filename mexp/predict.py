@@ -255,7 +255,8 @@ def predict(workdir, path, *, onset=None, offset=None, fps=None,
       event.update(emotion=c["emotion"], probabilities=c["probabilities"])
     events.append(event)
   return dict(result, events=sorted(events, key=lambda e: e["onset_frame"]), frames=len(numbers),
-              face_frames=int(timings["face_frames"]))
+              face_frames=int(timings["face_frames"]),
+              head_moving_frames=int(timings["moving_frames"]))
 
 
 def _final(spotted: dict) -> dict:
@@ -287,7 +288,8 @@ def _table(result: dict) -> str:
            f"({result['fps_source']}), {result['frames']} frames, "
            f"{len(result['events'])} interval(s)"]
   if "face_frames" in result:
-    lines[0] += f"; a face tracked in {result['face_frames']} frames"
+    lines[0] += (f"; a face tracked in {result['face_frames']} frames, the head moving in "
+                 f"{result['head_moving_frames']} of them (nothing is spotted while it moves)")
   if not result["events"]:
     lines.append("  the spotter found no movement: no emotion to give (classify a pre-segmented "
                  "clip of at most 1 s, or give --onset and --offset)")

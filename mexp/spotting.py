@@ -47,7 +47,7 @@ class SpotConfig:
 
   k_on, hold_seconds, k_still and pad_seconds were set on training videos only
   (experiments/spotting_fit.py: seed 100's subjects, which no evaluation uses; 6 hard videos with
-  the recording conditions and 3 joined from clips): micro F1 0.876 at five of the 16 points, of
+  the recording conditions and 3 joined from clips): micro F1 0.899 at four of the 16 points, of
   which the fit's rule (best IoU within 0.01, then the median k_on) took this one.
   """
   k_on: float = 8.0  # a movement starts when the energy exceeds median + k_on * MAD

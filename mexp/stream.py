@@ -80,8 +80,8 @@ def run(predictor, frames: Iterable[np.ndarray], fps: float, *, show: bool = Fal
     fps: their frame rate.
     show: draw an overlay window.
     timings: seconds per stage ('decode', 'spot', 'classify'), frame counts ('frames',
-      'face_frames'), 'events' and the classification queue's longest length ('queue_max') are
-      added to it.
+      'face_frames', 'moving_frames': the head moved, so nothing could start), 'events' and the
+      classification queue's longest length ('queue_max') are added to it.
     config: the spotting thresholds.
     log: called with a line for the user (where the face was found), or None.
   """
@@ -109,6 +109,7 @@ def run(predictor, frames: Iterable[np.ndarray], fps: float, *, show: bool = Fal
       spot_s = time.perf_counter() - tick
       timings["spot"] += spot_s
       timings["face_frames"] += spotter.box is not None
+      timings["moving_frames"] += spotter.spotter is not None and spotter.spotter.gated
       if spotter.box is not None and not found and log is not None:
         log(f"face found at frame {index} ({index / fps:.2f} s), tracked from there")
       found = found or spotter.box is not None
@@ -236,7 +237,8 @@ def main(argv=None) -> int:
   finally:
     capture.release()
   info(f"{int(timings['frames'])} frames read, {int(timings['face_frames'])} with a tracked "
-       f"face; {int(timings['events'])} event(s) decided")
+       f"face, the head moving in {int(timings['moving_frames'])} of them (nothing is spotted "
+       f"while it moves); {int(timings['events'])} event(s) decided")
   if timings["frames"] and not timings["face_frames"]:
     print(f"error: {name}: no face found in any of its {int(timings['frames'])} frames",
           file=sys.stderr)
