@@ -236,9 +236,6 @@ def main(argv=None) -> int:
       print(json.dumps(event), flush=True)
   finally:
     capture.release()
-  info(f"{int(timings['frames'])} frames read, {int(timings['face_frames'])} with a tracked "
-       f"face, the head moving in {int(timings['moving_frames'])} of them (nothing is spotted "
-       f"while it moves); {int(timings['events'])} event(s) decided")
   if timings["frames"] and not timings["face_frames"]:
     print(f"error: {name}: no face found in any of its {int(timings['frames'])} frames",
           file=sys.stderr)
@@ -246,6 +243,9 @@ def main(argv=None) -> int:
   if not timings["frames"]:
     print(f"error: {name}: no decodable frames (empty or truncated video)", file=sys.stderr)
     return 2
+  info(f"{int(timings['frames'])} frames read, {int(timings['face_frames'])} with a tracked "
+       f"face, the head moving in {int(timings['moving_frames'])} of them (nothing is spotted "
+       f"while it moves); {int(timings['events'])} event(s) decided")
   return 0
 
 
