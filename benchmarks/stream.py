@@ -45,14 +45,15 @@ RECIPES = {
     "still": "200 fps, 640x480, still face with noise sigma 1.5, slow head moves between events "
              "(the former hard videos, no recording conditions)",
     "joined": "200 fps, 640x480, clips of 95-300 ms as recorded (tremor, drift, flicker, JPEG, "
-              "features shifted up to 1 px between clips) joined by 1.5 s held faces and 0.6 s "
-              "head moves",
+              "features shifted up to {jitter:g} px between clips) joined by 1.5 s held faces and "
+              "0.6 s head moves",
 }
 
 
-def write(recipe: str, folder: Path, videos: int, seed: int, micro: int) -> None:
+def write(recipe: str, folder: Path, videos: int, seed: int, micro: int,
+          jitter: float = 1.0) -> None:
   if recipe == "joined":
-    joined.write_joined_videos(folder, videos=videos, seed=seed, micro=micro)
+    joined.write_joined_videos(folder, videos=videos, seed=seed, micro=micro, jitter=jitter)
     return
   style = long_synthetic.HARD if recipe == "hard" else dataclasses.replace(
       long_synthetic.HARD, conditions=recording.NONE)
@@ -96,7 +97,7 @@ def spotting_run(args) -> None:
   with tempfile.TemporaryDirectory() as tmp:
     folder = Path(args.videos_dir or Path(tmp) / "long")
     if not (folder / "ground_truth.json").exists():
-      write(args.recipe, folder, args.videos, args.seed, args.micro)
+      write(args.recipe, folder, args.videos, args.seed, args.micro, args.jitter)
     report = long_videos.read_long_videos("synthetic", folder)
     seed = json.loads((folder / "ground_truth.json").read_text()).get("seed", "?")
     timings, counts, first, final_ms, classify = collections.defaultdict(float), [], [], [], []
@@ -123,7 +124,8 @@ def spotting_run(args) -> None:
   frames = timings["frames"]
   print(f"protocol: MEGC spotting (TP: IoU >= 0.5 with a ground truth of the same kind, maximum "
         f"matching, counts pooled) on {len(report.videos)} synthetic long videos, recipe "
-        f"{args.recipe}, seed {seed} ({RECIPES[args.recipe]}); thresholds set on seed 100 only")
+        f"{args.recipe}, seed {seed} ({RECIPES[args.recipe].format(jitter=args.jitter)}); "
+        "thresholds set on seed 100 only")
   for kind in ("micro", "macro"):
     s = scores[kind]
     print(f"  {kind} F1 {s['f1']:.3f}  precision {s['precision']:.3f}  recall {s['recall']:.3f}  "
@@ -182,6 +184,8 @@ def main() -> None:
   parser.add_argument("--videos", type=int, default=6)
   parser.add_argument("--micro", type=int, default=6, help="micro-expressions per video")
   parser.add_argument("--seed", type=int, default=1)
+  parser.add_argument("--jitter", type=float, default=1.0,
+                      help="joined: px the face's features differ between clips (0: one face)")
   parser.add_argument("--videos_dir", default=None,
                       help="reuse (or keep) the videos here instead of a temporary folder")
   parser.add_argument("--memory", default=None, metavar="VIDEO_DIR",

@@ -227,16 +227,21 @@ def predict(workdir, path, *, onset=None, offset=None, fps=None,
                          f"{first}..{last} of {path}")
     return dict(result, events=[_classified(predictor, path, kept, onset, offset, "given", first,
                                             fps)], frames=last - first + 1)
-  head = list(itertools.islice(frames, int(WHOLE_CLIP_SECONDS * fps) + 1))
+  from mexp import stream
+  # Is it a clip of at most a second? Its frames are kept downscaled (as stream buffers them) to
+  # classify it whole; a longer input is read again from its start and spotted.
+  head = [(n, stream.shrink(f)[0])
+          for n, f in itertools.islice(frames, int(WHOLE_CLIP_SECONDS * fps) + 1)]
   if len(head) <= WHOLE_CLIP_SECONDS * fps:
     return dict(result, frames=len(head), events=[_classified(
         predictor, path, head, head[0][0], head[-1][0],
         f"whole input: at most {WHOLE_CLIP_SECONDS:g} s, taken as one clip", head[0][0], fps)])
-  from mexp import stream
+  del head
+  frames = _read(open_input(path, fps)[0], path)
   numbers, timings, spotted, classified = [], collections.defaultdict(float), {}, {}
 
   def rgb():
-    for number, frame in itertools.chain(head, frames):
+    for number, frame in frames:
       numbers.append(number)
       yield frame
   for event in stream.run(predictor, rgb(), fps, timings=timings):

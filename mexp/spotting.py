@@ -164,7 +164,7 @@ class Spotter:
     self.run = None  # first frame of the current run above k_off
     self.start = self.last = None  # the open movement
     self.peak, self.trigger = 0.0, -1  # its highest z, and the frame it crossed k_on
-    self.peak_t = -1  # the frame of that z: a movement lasts at least to its peak
+    self.rise = []  # (frame, z) of the open movement: it lasts at least until near its peak
     self.still = None  # first frame of the current still run inside the open movement
     self.origin = None  # the reference before a movement decided on a rest, while correctable
     self.moving = 0  # consecutive frames of change
@@ -230,7 +230,7 @@ class Spotter:
       if z > self.config.k_on:  # a movement (or the last one going on: it will be corrected)
         self.start = self.decided[2] if self.decided is not None else self.run
         self.peak = max(z, self.decided[3]) if self.decided is not None else z
-        self.peak_t = t
+        self.rise = [(t, z)]
         self.last, self.trigger, self.still = t, t, None
         return []
       if not above:
@@ -251,9 +251,8 @@ class Spotter:
     elif not moving and self.still is None:
       self.still = t
     if above:
-      self.last = t
-      if z > self.peak:
-        self.peak, self.peak_t = z, t
+      self.last, self.peak = t, max(self.peak, z)
+    self.rise.append((t, z))
     if not above and t - self.last >= self.settle:  # back where it started
       if home is not None and home <= z:
         self.reference = self.origin
@@ -280,7 +279,8 @@ class Spotter:
       if z > self.config.k_still:
         rest = back - 1
         break
-    out = self._close(offset=max(self.peak_t, self.t - rest - 1))
+    near_peak = next(f for f, z in self.rise if z >= 0.8 * max(z for _, z in self.rise))
+    out = self._close(offset=max(near_peak, self.t - rest - 1))
     if self.origin is None:
       self.origin = self.reference  # the face before the onset, while the decision is open
     self.reference = np.mean(frames[len(frames) - rest:] + [aligned_HxW], axis=0)

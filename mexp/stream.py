@@ -57,7 +57,7 @@ def capture_frames(capture: cv2.VideoCapture) -> Iterator[np.ndarray]:
     yield cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
 
 
-def _shrink(frame_HxWx3: np.ndarray) -> tuple[np.ndarray, float]:
+def shrink(frame_HxWx3: np.ndarray) -> tuple[np.ndarray, float]:
   """The frame with its long side at most RING_SIDE (the buffer's copy), and the scale used."""
   scale = min(1.0, RING_SIDE / max(frame_HxWx3.shape[:2]))
   if scale == 1.0:
@@ -104,7 +104,7 @@ def run(predictor, frames: Iterable[np.ndarray], fps: float, *, show: bool = Fal
       index += 1
       grey = cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY)
       if pool is not None:  # what a classification needs: grey when the model is grey
-        small, scale = _shrink(grey if predictor.spec.channels == 1 else frame)
+        small, scale = shrink(grey if predictor.spec.channels == 1 else frame)
         ring.append((index, small))
       timings["decode"] += time.perf_counter() - tick
       tick = time.perf_counter()
@@ -181,12 +181,15 @@ def _classify(predictor, inside, box, spotted: dict) -> dict:
     return event
   numbers = np.array([i for i, _ in inside])
   frames = np.stack([f for _, f in inside])
-  if frames.ndim == 3:  # buffered grey (a grey model): the preprocessing takes RGB
-    frames = np.repeat(frames[..., None], 3, axis=-1)
   if box is not None:  # the tracked box may reach past the frame's edge
     x, y, w, h = box
     x0, y0 = max(0, x), max(0, y)
     box = (x0, y0, min(frames.shape[2], x + w) - x0, min(frames.shape[1], y + h) - y0)
+  if frames.ndim == 3:  # buffered grey (a grey model): the preprocessing takes RGB
+    if box is not None:  # the face's box only, before the copy to three channels
+      x0, y0, w, h = box
+      frames, box = frames[:, y0:y0 + h, x0:x0 + w], (0, 0, w, h)
+    frames = np.repeat(frames[..., None], 3, axis=-1)
   try:
     probs = predict.classify(predictor, frames, numbers, int(numbers[0]), int(numbers[-1]), box=box)
     best = int(np.argmax(probs))
