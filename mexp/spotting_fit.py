@@ -108,9 +108,10 @@ def fit(tracked: list[Tracked], truths: list, grid: dict,
     base: the fields not in the grid.
 
   Returns:
-    (best config, rows of (overrides, scores)). Among the points of the best micro F1, those
-    within 0.01 of their best micro IoU are kept, and of these the one of median k_on: the middle
-    of the plateau, not its edge, since unseen faces shift the plateau a little.
+    (best config, rows of (overrides, scores)). The points within one expression of the best
+    micro F1 (1 / the number of micro ground truths: one TP more or less is noise, not a
+    plateau) are the plateau; of those within 0.01 of its best micro IoU, the one of median k_on
+    (then of best IoU): the middle of the plateau, not its edge, since unseen faces shift it.
   """
   rows = []
   for values in itertools.product(*grid.values()):
@@ -118,10 +119,16 @@ def fit(tracked: list[Tracked], truths: list, grid: dict,
     config = dataclasses.replace(base, **overrides)
     scores = score([count(replay(v, config), t) for v, t in zip(tracked, truths)])
     rows.append((overrides, scores))
+  return dataclasses.replace(base, **choose(rows)), rows
+
+
+def choose(rows: list) -> dict:
+  """The overrides `fit` takes from its rows (see fit)."""
   top = max(r[1]["micro"]["f1"] for r in rows)
-  plateau = [r for r in rows if r[1]["micro"]["f1"] >= top - 1e-9]
+  micro = rows[0][1]["micro"]
+  tolerance = 1.0 / max(1, micro["tp"] + micro["fn"]) + 1e-9
+  plateau = [r for r in rows if r[1]["micro"]["f1"] >= top - tolerance]
   iou = max(r[1]["micro_iou"] for r in plateau)
   plateau = sorted((r for r in plateau if r[1]["micro_iou"] >= iou - 0.01),
                    key=lambda r: (r[0].get("k_on", 0), -r[1]["micro_iou"]))
-  best = plateau[(len(plateau) - 1) // 2]
-  return dataclasses.replace(base, **best[0]), rows
+  return plateau[(len(plateau) - 1) // 2][0]
