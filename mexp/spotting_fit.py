@@ -14,7 +14,8 @@ from typing import Iterable, Iterator
 import cv2
 import numpy as np
 
-from mexp import metrics, spotting
+from mexp import metrics, spotting, tracking
+from mexp.preprocess import stabilise
 from mexp.io import long_videos
 
 KINDS = ("micro", "macro")
@@ -48,16 +49,15 @@ def grey_frames(video: long_videos.LongVideo) -> Iterator[np.ndarray]:
 
 
 def track(frames: Iterable[np.ndarray], fps: float, numbers=None) -> Tracked:
-  """Stabilises every frame once (spotting.FaceTracker)."""
-  tracker, out = spotting.FaceTracker(fps), []
+  """Stabilises every frame once (tracking.FaceTracker)."""
+  tracker, out = tracking.FaceTracker(fps), []
   for grey in frames:
     aligned, lost = tracker.update(grey)
     if lost:
       out.append((tracker.t, None, None, tracker.same_face))
     elif aligned is not None:
       out.append((tracker.t, aligned, tracker.pose, tracker.track.rebased))
-  size = spotting.stabilise.SIZE
-  keep = tracker.keep if tracker.keep is not None else spotting.energy_mask(size)
+  keep = tracker.keep if tracker.keep is not None else tracking.energy_mask(stabilise.SIZE)
   numbers = np.arange(tracker.t + 1) if numbers is None else np.asarray(numbers)
   return Tracked(fps, keep, out, numbers)
 

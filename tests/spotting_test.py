@@ -4,7 +4,7 @@ import cv2
 import numpy as np
 import pytest
 
-from mexp import spotting, spotting_fit
+from mexp import spotting, spotting_fit, tracking
 from mexp.preprocess import face, stabilise
 from mexp.synthetic import long_videos as lv
 from mexp.synthetic.faces import random_face
@@ -98,7 +98,7 @@ def _patch_video(fps, spans, size=48, seed=0):
 
 
 def _core(fps, spans):
-  spotter = spotting.Spotter(fps, spotting.energy_mask(48))
+  spotter = spotting.Spotter(fps, tracking.energy_mask(48))
   events = [e for t, crop in enumerate(_patch_video(fps, spans)) for e in spotter.update(t, crop)]
   return events + spotter.finish()
 
@@ -165,7 +165,7 @@ def _held_push_video(fps, rise, size=48, seed=0):
 
 @pytest.mark.parametrize("fps", [30.0, 200.0])
 def test_a_face_that_rests_elsewhere_closes_the_movement_where_it_stopped(fps):
-  spotter = spotting.Spotter(fps, spotting.energy_mask(48))
+  spotter = spotting.Spotter(fps, tracking.energy_mask(48))
   crops = _held_push_video(fps, (2.0, 2.2))
   events = [e for t, crop in enumerate(crops) for e in spotter.update(t, crop)] + spotter.finish()
   (interval,) = spotting.resolve(events)
@@ -176,7 +176,7 @@ def test_a_face_that_rests_elsewhere_closes_the_movement_where_it_stopped(fps):
 
 def test_head_gate_ignores_tremor_and_catches_a_move():
   fps = 200.0
-  spotter = spotting.Spotter(fps, spotting.energy_mask(48))
+  spotter = spotting.Spotter(fps, tracking.energy_mask(48))
   corners = np.random.default_rng(0).uniform(20, 140, (30, 2)).astype(np.float32)
   crop = np.full((48, 48), 100, np.float32)
   gated = []
