@@ -61,15 +61,6 @@ def write(recipe: str, folder: Path, videos: int, seed: int, micro: int,
                               style=style, seconds=long_synthetic.hard_seconds(micro))
 
 
-def _final(events: list[dict]) -> dict:
-  """id -> event, each correction in place of the event it corrects."""
-  final = {}
-  for e in events:
-    final.pop(e.get("corrects"), None)
-    final[e["id"]] = e
-  return final
-
-
 def _first(events: list[dict], event_id: int) -> dict:
   """The first decision of the chain of corrections that ends in event_id."""
   by_id = {e["id"]: e for e in events}
@@ -108,7 +99,7 @@ def spotting_run(args) -> None:
                                timings=timings))
       capture.release()
       spotted = [e for e in events if e["stage"] == "spotted"]
-      final = list(_final(spotted).values())
+      final = list(stream.final(spotted).values())
       intervals = [spotting.Interval(e["onset_frame"], e["offset_frame"], e["kind"], 0.0)
                    for e in final]
       counts.append(spotting_fit.count(intervals, video.expressions))

@@ -249,7 +249,7 @@ def predict(workdir, path, *, onset=None, offset=None, fps=None,
   if not timings["face_frames"]:
     raise PredictError(f"{path}: no face found in any of its {len(numbers)} frames")
   events = []
-  for i, e in _final(spotted).items():
+  for i, e in stream.final(sorted(spotted.values(), key=lambda e: e["id"])).items():
     on, off = numbers[e["onset_frame"]], numbers[e["offset_frame"]]
     event = {"onset_frame": on, "offset_frame": off, "onset_s": round((on - numbers[0]) / fps, 3),
              "offset_s": round((off - numbers[0]) / fps, 3), "source": e["kind"]}
@@ -262,15 +262,6 @@ def predict(workdir, path, *, onset=None, offset=None, fps=None,
   return dict(result, events=sorted(events, key=lambda e: e["onset_frame"]), frames=len(numbers),
               face_frames=int(timings["face_frames"]),
               head_moving_frames=int(timings["moving_frames"]))
-
-
-def _final(spotted: dict) -> dict:
-  """id -> spotted event, each correction in place of the event it corrects."""
-  final = {}
-  for i, e in sorted(spotted.items()):
-    final.pop(e.get("corrects"), None)
-    final[i] = e
-  return final
 
 
 def _classified(predictor: Predictor, path, kept: list, on: int, off: int, source: str,

@@ -224,10 +224,10 @@ class Spotter:
       if self.decided is None:  # frozen while a decision may be corrected
         self._follow()
       return []
-    home = None
+    back_home = False
     if self.origin is not None:  # after a decision on a rest: back at the face before it?
       home = _robust_z(energy(aligned_HxW, self.origin, self.keep, self.pool), self.quiet)
-      z = min(z, home)
+      back_home, z = home <= z, min(z, home)
       above = z > self.config.k_off
     moving = step is None or not self.quiet_step or \
         _robust_z(step, self.quiet_step) > self.config.k_still
@@ -240,7 +240,7 @@ class Spotter:
       self.last, self.peak = t, max(self.peak, z)
     self.rise.append((t, z))
     if not above and t - self.last >= self.settle:  # back where it started
-      if home is not None and home <= z:
+      if back_home:
         self.reference = self.origin
       self.origin = None
       return self._close()

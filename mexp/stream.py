@@ -48,6 +48,16 @@ def _event(e: spotting.Event, n: int, fps: float, spot_ms: float) -> dict:
   return out
 
 
+def final(spotted: list[dict]) -> dict:
+  """id -> 'spotted' event, each correction in place of the event it corrects (the JSON lines'
+  counterpart of spotting.resolve)."""
+  out = {}
+  for e in spotted:
+    out.pop(e.get("corrects"), None)
+    out[e["id"]] = e
+  return out
+
+
 def capture_frames(capture: cv2.VideoCapture) -> Iterator[np.ndarray]:
   """A cv2.VideoCapture's frames as uint8 RGB, as they come."""
   while True:

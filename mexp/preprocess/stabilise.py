@@ -127,7 +127,7 @@ def _apply(warp_2x3: np.ndarray, points_Nx2: np.ndarray) -> np.ndarray:
   return (points_Nx2 @ warp_2x3[:, :2].T + warp_2x3[:, 2]).astype(np.float32)
 
 
-def similarity_lsq(src_Nx2: np.ndarray, dst_Nx2: np.ndarray, weight_N: np.ndarray) -> np.ndarray:
+def _similarity_lsq(src_Nx2: np.ndarray, dst_Nx2: np.ndarray, weight_N: np.ndarray) -> np.ndarray:
   """The similarity (2x3: rotation, scale, shift) taking src to dst in weighted least squares."""
   w = weight_N[:, None] / weight_N.sum()
   mu_s, mu_d = (w * src_Nx2).sum(0), (w * dst_Nx2).sum(0)
@@ -150,7 +150,7 @@ def _refine(src_Nx2: np.ndarray, dst_Nx2: np.ndarray, start_2x3: np.ndarray,
     weight = np.where(r < 1, (1 - r * r) ** 2, 0.0)
     if (weight > 0).sum() < MIN_INLIERS:
       return fit, 0
-    fit = similarity_lsq(src_Nx2, dst_Nx2, weight)
+    fit = _similarity_lsq(src_Nx2, dst_Nx2, weight)
   inliers = int((np.linalg.norm(_apply(fit, src_Nx2) - dst_Nx2, axis=1) < RANSAC_PX).sum())
   return fit, inliers
 

@@ -85,7 +85,7 @@ def render_joined(emit, rng: np.random.Generator, micro: int, fps: float = 200.0
     length = margin[0] + n + margin[1]
     profile = np.zeros(length, np.float32)
     profile[margin[0]:margin[0] + n] = intensity_profile(n, apex)
-    window = recording._window(rng, 0, length - 1)
+    window = recording.random_window(rng, 0, length - 1)
     plan = recording.Plan(windows=(window,))
     shake = recording.head_offsets(plan, length, fps)
     gain = recording.gains(plan, length, fps)

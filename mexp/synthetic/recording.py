@@ -73,7 +73,8 @@ class Plan:
             "talking": [[t.start, t.stop] for t in self.talks], "jpeg_quality": self.jpeg_quality}
 
 
-def _window(rng: np.random.Generator, start: int, stop: int) -> Window:
+def random_window(rng: np.random.Generator, start: int, stop: int) -> Window:
+  """A clip window start..stop with tremor, drift and flicker drawn in the documented ranges."""
   pair = lambda lo, hi: (float(rng.uniform(lo, hi)), float(rng.uniform(lo, hi)))  # noqa: E731
   angle, reach = rng.uniform(0, 2 * np.pi), rng.uniform(0, 0.4)
   return Window(start, stop, pair(0.15, 0.5), pair(2.5, 10.0), pair(0, 2 * np.pi),
@@ -102,13 +103,13 @@ def plan(rng: np.random.Generator, events, frames: int, fps: float,
   gaps = _gaps(events, frames, second(0.25))
   if conditions.tremor:
     for e in events:
-      windows.append(_window(rng, max(0, e.onset - second(rng.uniform(0, 0.2))),
+      windows.append(random_window(rng, max(0, e.onset - second(rng.uniform(0, 0.2))),
                              min(frames - 1, e.offset + second(rng.uniform(0, 0.2)))))
     for lo, hi in gaps:  # some windows hold nothing: tremor alone
       n = second(rng.uniform(0.15, 0.4))
       if hi - lo > n and rng.random() < 0.5:
         start = int(rng.integers(lo, hi - n))
-        windows.append(_window(rng, start, start + n - 1))
+        windows.append(random_window(rng, start, start + n - 1))
   free = [g for g in gaps if g[1] - g[0] > second(1.3)]
   for lo, hi in free:
     if conditions.turns and rng.random() < 0.5:
