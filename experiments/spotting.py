@@ -29,8 +29,14 @@ def main(config: dict, argv=None) -> int:
     else:
       parser.add_argument(f"--{key}", type=type(value), default=value)
   args = parser.parse_args(argv)
-  if args.layout == "synthetic" and not (Path(args.videos) / "ground_truth.json").exists():
-    synthetic.write_long_videos(args.videos, videos=args.count, seed=args.seed)
+  videos = Path(args.videos)
+  if args.layout == "synthetic" and not (videos / "ground_truth.json").exists():
+    if videos.exists() and (not videos.is_dir() or any(videos.iterdir())):
+      print(f"error: {videos}: no ground_truth.json, so nothing to score against (write the "
+            "synthetic videos into a new folder, or run `python -m mexp.predict --workdir W "
+            "VIDEO` on videos of your own)", file=sys.stderr)
+      return 2
+    synthetic.write_long_videos(videos, videos=args.count, seed=args.seed)
   if args.layout != "synthetic" and not args.manual_dir:
     print(f"error: --layout {args.layout} needs --manual_dir (the folder the database was "
           "unpacked into)", file=sys.stderr)

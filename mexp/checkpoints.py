@@ -102,8 +102,9 @@ def _first_line(e: BaseException) -> str:
   return f"{type(e).__name__}: {(str(e).splitlines() or [''])[0][:160]}"
 
 
-def _non_finite(restored) -> str | None:
-  for path, leaf in jax.tree_util.tree_flatten_with_path(restored)[0]:
+def non_finite(tree) -> str | None:
+  """'non-finite values in <path>' for the first float leaf holding NaN or inf, else None."""
+  for path, leaf in jax.tree_util.tree_flatten_with_path(tree)[0]:
     if isinstance(leaf, jax.Array) and not leaf.is_fully_addressable:
       leaf = leaf.addressable_data(0)  # this process's shard (the state is replicated)
     value = np.asarray(leaf)
@@ -131,8 +132,8 @@ def restore_step(mngr: ocp.CheckpointManager, step: int, target):
     restored = mngr.restore(step, args=ocp.args.StandardRestore(target))
   except Exception as e:  # noqa: BLE001 - tensorstore raises bare Exception on corrupt data
     return None, _first_line(e)
-  non_finite = _non_finite(restored)
-  return (None, non_finite) if non_finite else (restored, None)
+  bad = non_finite(restored)
+  return (None, bad) if bad else (restored, None)
 
 
 def restore_latest(mngr: ocp.CheckpointManager, target, *, fall_back: bool = True):

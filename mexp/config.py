@@ -57,14 +57,35 @@ def test_datasets_of(data: DataConfig) -> tuple[str, ...]:
   return _names(data.test_dataset)
 
 
+def parse_manual_dir(text: str) -> dict[str, str] | str:
+  """'--manual_dir' -> {name: folder} for 'name=DIR,...', or the one shared folder (a str).
+
+  Raises:
+    ValueError: an entry without '=', an empty name or folder, or a name given twice; the message
+      quotes the flag.
+  """
+  if "=" not in text:
+    if not text.strip():
+      raise ValueError("--manual_dir '': empty; give a folder, or name=DIR,... per database")
+    return text
+  entries = {}
+  for entry in text.split(","):
+    name, sep, folder = (part.strip() for part in entry.partition("="))
+    if not sep or not name or not folder:
+      raise ValueError(f"--manual_dir {text!r}: {entry.strip()!r} is not name=DIR")
+    if name in entries:
+      raise ValueError(f"--manual_dir {text!r}: {name} given twice")
+    entries[name] = folder
+  return entries
+
+
 def manual_dir_of(data: DataConfig, name: str) -> str | None:
   """The licensed folder of one database: its 'name=DIR' entry, or the one shared folder."""
   if data.manual_dir is None:
     return None
-  if "=" not in data.manual_dir:
-    return data.manual_dir
-  entries = dict(e.split("=", 1) for e in data.manual_dir.split(",") if e.strip())
-  entries = {k.strip(): v.strip() for k, v in entries.items()}
+  entries = parse_manual_dir(data.manual_dir)
+  if isinstance(entries, str):
+    return entries
   if name not in entries:
     raise ValueError(f"--manual_dir {data.manual_dir!r}: no folder for {name} (expected "
                      f"{','.join(f'{n}=DIR' for n in datasets_of(data))})")
@@ -296,12 +317,17 @@ def _datasets_error(d: DataConfig) -> str | None:
   if set(train) & set(test):
     return (f"--test_dataset {d.test_dataset!r}: {', '.join(sorted(set(train) & set(test)))} is "
             "also a training database")
-  if d.manual_dir is not None and "=" in d.manual_dir:
+  if d.manual_dir is not None:
     try:
+      entries = parse_manual_dir(d.manual_dir)
       for name in train + test:
         manual_dir_of(d, name)
     except ValueError as e:
       return str(e)
+    unused = [] if isinstance(entries, str) else [n for n in entries if n not in train + test]
+    if unused:
+      return (f"--manual_dir {d.manual_dir!r}: {', '.join(unused)} is not read by this run "
+              f"(it reads {', '.join(train + test)})")
   return None
 
 

@@ -149,6 +149,9 @@ def cross_validate(config: config_lib.Config, clips: pipeline.Clips, *,
   config_lib.validate(config, mesh.size)
   check_inputs(config.model, clips)
   folds = folds_lib.folds_for(config.data, clips.subject_N, config.seed)
+  if config.optim.batch_size > len(clips.label_N):  # before config.json: a corrected command
+    raise ValueError(f"--batch_size {config.optim.batch_size}: larger than the dataset "
+                     f"({len(clips.label_N)} clips); every batch would be mostly padding")
   writer = distributed.is_writer()  # process 0 writes the files; every process trains
   workdir = _checked_workdir(config, writer)  # written only once the run is valid
   steps = train.compile_steps(mesh, config, clips.saliency_kind)
@@ -167,7 +170,8 @@ def cross_validate(config: config_lib.Config, clips: pipeline.Clips, *,
     if not distributed.agree(writer and done.exists()):
       state, _ = train.fit(config, clips, fold.train, fold.val, fold_dir, number, mesh, steps,
                            progress=progress)
-      probs = train.predict(steps[1], state, clips, fold.test, config.optim.batch_size, mesh)
+      probs = train.predict(steps[1], state, clips, fold.test, config.optim.batch_size, mesh,
+                            fold_dir.name)
       if writer:
         _write_json(done, {"clip": clips.clip_N[fold.test].tolist(),
                            "subject": clips.subject_N[fold.test].tolist(),

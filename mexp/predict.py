@@ -28,7 +28,7 @@ from mexp.io import frames as frames_io
 from mexp.preprocess import clip as clip_lib
 from mexp.preprocess import face
 
-MIN_FRAMES = 3  # fewer cannot show an onset, an apex and an offset
+MIN_FRAMES = clip_lib.MIN_FRAMES
 WHOLE_CLIP_SECONDS = 1.0  # shorter inputs are pre-segmented clips: classified whole, not spotted
 FOLDER_FPS = 200.0  # a frame folder says nothing of its rate: CASME II's and SAMM's
 
@@ -108,14 +108,14 @@ def open_input(path: str | Path, fps: float | None) -> tuple[Iterator, float, st
   """(frames as (number, uint8 RGB) read one at a time, fps, where the fps came from) of a video
   file or frame folder, checked before any frame is decoded. A video whose own rate is unknown or
   implausible needs --fps."""
-  if fps is not None and not (np.isfinite(fps) and fps > 0):
-    raise PredictError(f"--fps {fps:g}: a frame rate must be a positive number")
+  if fps is not None and (error := frames_io.fps_error(fps)):
+    raise PredictError(error)
   path = Path(path)
   try:
     frames, file_fps = frames_io.open_frames(path)
   except frames_io.FrameReadError as e:
     raise PredictError(str(e)) from None
-  if fps:
+  if fps is not None:
     return frames, fps, "--fps"
   if path.is_dir():
     return frames, FOLDER_FPS, "assumed for a frame folder (CASME II's rate); set --fps"
@@ -233,9 +233,11 @@ def predict(workdir, path, *, onset=None, offset=None, fps=None,
   head = [(n, stream.shrink(f)[0])
           for n, f in itertools.islice(frames, int(WHOLE_CLIP_SECONDS * fps) + 1)]
   if len(head) <= WHOLE_CLIP_SECONDS * fps:
-    return dict(result, frames=len(head), events=[_classified(
-        predictor, path, head, head[0][0], head[-1][0],
-        f"whole input: at most {WHOLE_CLIP_SECONDS:g} s, taken as one clip", head[0][0], fps)])
+    return dict(result, frames=len(head), missing_frames=_gaps([n for n, _ in head]),
+                events=[_classified(
+                    predictor, path, head, head[0][0], head[-1][0],
+                    f"whole input: at most {WHOLE_CLIP_SECONDS:g} s, taken as one clip",
+                    head[0][0], fps)])
   del head
   frames = _read(open_input(path, fps)[0], path)
   numbers, timings, spotted, classified = [], collections.defaultdict(float), {}, {}
@@ -261,7 +263,14 @@ def predict(workdir, path, *, onset=None, offset=None, fps=None,
     events.append(event)
   return dict(result, events=sorted(events, key=lambda e: e["onset_frame"]), frames=len(numbers),
               face_frames=int(timings["face_frames"]),
-              head_moving_frames=int(timings["moving_frames"]))
+              head_moving_frames=int(timings["moving_frames"]),
+              no_face=[[numbers[a], numbers[b]] for a, b in timings["no_face"]],
+              missing_frames=_gaps(numbers))
+
+
+def _gaps(numbers: list[int]) -> list[list[int]]:
+  """[first, last] of each run of frame numbers missing between the ones read."""
+  return [[a + 1, b - 1] for a, b in zip(numbers, numbers[1:]) if b > a + 1]
 
 
 def _classified(predictor: Predictor, path, kept: list, on: int, off: int, source: str,
@@ -286,6 +295,10 @@ def _table(result: dict) -> str:
   if "face_frames" in result:
     lines[0] += (f"; a face tracked in {result['face_frames']} frames, the head moving in "
                  f"{result['head_moving_frames']} of them (nothing is spotted while it moves)")
+  for a, b in result.get("missing_frames", []):
+    lines.append(f"  frames {a}..{b} missing: the frames on either side were read as neighbours")
+  for a, b in result.get("no_face", []):
+    lines.append(f"  no face in frames {a}..{b}: nothing could be spotted there")
   if not result["events"]:
     lines.append("  the spotter found no movement: no emotion to give (classify a pre-segmented "
                  "clip of at most 1 s, or give --onset and --offset)")

@@ -124,6 +124,7 @@ def main(get_config, argv=None, description: str = "", probe_only: bool = False)
   logging.getLogger("absl").setLevel(logging.CRITICAL)
   try:
     config_lib.validate(config, 1 if probe_only else jax.device_count())  # before any build
+    distributed.same_config(dataclasses.asdict(config))  # every process, before any write
     summary = _prepare(config)
     if distributed.is_writer():
       for name, text in summary.items():

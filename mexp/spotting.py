@@ -22,6 +22,9 @@ and an edited video cuts between shots.
   differs from the rest, and the rest becomes the reference. A rest may be an apex held still:
   when the face moves again within `correct_seconds`, or comes back to the face before the onset,
   a correction event replaces the decision.
+- A splice is not a movement: at 100 fps or more, a face that changes within one frame and is
+  steady again on the next (clips joined, frames dropped) becomes the reference at once, and
+  nothing starts; a muscle keeps changing the face for 20 ms or more.
 - Head moves are gated: while the tracked corners are further than `head_px` from where they were
   in the reference (tremor sways about it; a move goes somewhere), nothing starts and the
   reference follows the frames; the gate lifts when the head has stopped travelling.
@@ -49,7 +52,8 @@ class SpotConfig:
   (experiments/spotting_fit.py: seed 100's subjects, which no evaluation uses; 6 hard videos with
   the recording conditions and 3 joined from clips, 48 micro-expressions): micro F1 0.899 here
   and at six other points, 0.909 at one (k_on 12, k_still 5, pad 40 ms: one TP more, not a
-  plateau), 0.854-0.876 at the rest; spotting_fit.choose took the plateau's middle.
+  plateau), 0.854-0.876 at the rest; spotting_fit.choose took the plateau's middle. k_jump by
+  the same replay afterwards: 10, 10, 11, 11 of the 12 joined micro-expressions at 15, 20, 25, 40.
   """
   k_on: float = 8.0  # a movement starts when the energy exceeds median + k_on * MAD
   k_off: float = 3.0  # and lasts while it stays above median + k_off * MAD
@@ -70,6 +74,9 @@ class SpotConfig:
   # were in the reference: past the largest tremor (0.5 frame px, ~0.3 template px) and its drift
   pool: float = 0.07  # energy is pooled over squares of this fraction of the crop side
   blur: float = 1.0  # extra smoothing, pixels of the crop: resampling differences are fine-grained
+  k_jump: float = 25.0  # the face changed above median + k_jump * MAD from one frame to the next,
+  jump_seconds: float = 0.01  # and a frame is this short or shorter: a splice, not a muscle
+  blip_seconds: float = 0.005  # a correction needs the energy above k_on for longer than this
 
 
 @dataclasses.dataclass(frozen=True)
@@ -136,11 +143,15 @@ class Spotter:
     self.pool = max(3, int(round(config.pool * keep_HxW.shape[0])) | 1)
     self.lag, self.settle = frames(config.lag_seconds), frames(config.settle_seconds)
     self.hold, self.still_for = frames(config.hold_seconds), frames(config.still_seconds)
-    self.blip = max(1, int(round(0.01 * fps)))
+    self.flicker = max(1, int(round(0.01 * fps)))
     self.alpha = np.float32(1.0 / frames(config.reference_seconds))
     self.warmup, self.correct = frames(config.warmup_seconds), frames(config.correct_seconds)
     self.quiet = collections.deque(maxlen=max(self.warmup, frames(config.baseline_seconds)))
     self.quiet_step = collections.deque(maxlen=self.quiet.maxlen)  # the same for the step energy
+    self.quiet_jump = collections.deque(maxlen=self.quiet.maxlen)  # and for frame to frame
+    self.jumps = int(round(fps * config.jump_seconds))  # 0: frames too long to tell a splice
+    self.jump_run, self.jump_at = 0, -1  # frames the face has changed above k_jump, since when
+    self.blip = int(round(config.blip_seconds * fps))
     self.recent = collections.deque(maxlen=max(self.lag, self.hold + self.still_for) + 1)
     self.poses = collections.deque(maxlen=self.lag + 1)  # where the face's corners were
     self.gated = False  # the head is moving: nothing starts
@@ -154,6 +165,7 @@ class Spotter:
     self.still = None  # first frame of the current still run inside the open movement
     self.origin = None  # the reference before a movement decided on a rest, while correctable
     self.moving = 0  # consecutive frames of change
+    self.over = 0  # consecutive quiet frames above k_on
     self.decided = None  # (event index, frame, start, peak) of the last decision, while correctable
     self.events = 0
 
@@ -165,6 +177,7 @@ class Spotter:
     if not same_face:
       self.quiet.clear()
       self.quiet_step.clear()
+      self.quiet_jump.clear()
     self.recent.clear()
     self.poses.clear()
     self.reference, self.run, self.decided, self.origin = None, None, None, None
@@ -203,24 +216,31 @@ class Spotter:
     value = energy(aligned_HxW, self.reference, self.keep, self.pool)
     step = (energy(aligned_HxW, self.recent[-1 - self.hold], self.keep, self.pool)
             if len(self.recent) > self.hold else None)
+    jump = (energy(aligned_HxW, self.recent[-2], self.keep, self.pool)
+            if self.jumps and len(self.recent) > 1 else None)
     if len(self.quiet) < self.warmup:
-      self._quiet(value, step)
+      self._quiet(value, step, jump)
       self._follow()
       return []
+    if jump is not None and len(self.quiet_jump) >= self.warmup and self._splice(
+        _robust_z(jump, self.quiet_jump)):
+      return self._jumped(aligned_HxW, pose_Px2)
     z = _robust_z(value, self.quiet)
     above = z > self.config.k_off
     if self.start is None:  # quiet, or just decided
       self.run = (self.run if self.run is not None else t) if above else None
       if self.decided is not None and t - self.decided[1] > self.correct:
         self.decided = self.origin = None
-      if z > self.config.k_on:  # a movement (or the last one going on: it will be corrected)
+      self.over = self.over + 1 if z > self.config.k_on else 0
+      # A movement, or the last one going on (it will be corrected; not for a blip).
+      if self.over > (0 if self.decided is None else self.blip):
         self.start = self.decided[2] if self.decided is not None else self.run
         self.peak = max(z, self.decided[3]) if self.decided is not None else z
         self.rise = [(t, z)]
         self.last, self.trigger, self.still = t, t, None
         return []
       if not above:
-        self._quiet(value, step)
+        self._quiet(value, step, jump)
       if self.decided is None:  # frozen while a decision may be corrected
         self._follow()
       return []
@@ -232,7 +252,7 @@ class Spotter:
     moving = step is None or not self.quiet_step or \
         _robust_z(step, self.quiet_step) > self.config.k_still
     self.moving = self.moving + 1 if moving else 0
-    if self.moving > self.blip:  # a single frame's blip does not end a still run
+    if self.moving > self.flicker:  # a single frame's blip does not end a still run
       self.still = None
     elif not moving and self.still is None:
       self.still = t
@@ -273,11 +293,37 @@ class Spotter:
     self.ref_pose = self.poses[-1] if self.poses else self.ref_pose
     return out
 
-  def _quiet(self, value: float, step: float | None):
-    """Quiet frames' energies: the baselines of both tests."""
+  def _quiet(self, value: float, step: float | None, jump: float | None):
+    """Quiet frames' energies: the baselines of the three tests."""
     self.quiet.append(value)
     if step is not None:
       self.quiet_step.append(step)
+    if jump is not None:
+      self.quiet_jump.append(jump)
+
+  def _splice(self, jump_z: float) -> bool:
+    """Whether the face changed from one frame to the next for at most `jumps` frames and is
+    steady again on this one (a movement keeps changing for longer), and nothing but that change
+    has started since."""
+    if jump_z > self.config.k_jump:
+      self.jump_run += 1
+      self.jump_at = self.t if self.jump_run == 1 else self.jump_at
+      return False
+    run, self.jump_run = self.jump_run, 0
+    return (0 < run <= self.jumps and jump_z <= self.config.k_still
+            and (self.start is None or self.trigger >= self.jump_at))
+
+  def _jumped(self, aligned_HxW: np.ndarray, pose_Px2: np.ndarray | None) -> list[Event]:
+    """The face changed from one frame to the next, and a frame is at most `jump_seconds`: no
+    muscle moves a face that fast, a splice or a stretch of dropped frames does. Nothing starts;
+    this frame is the reference at once, so a movement right after the jump is measured from it."""
+    self.start = self.last = self.run = None
+    self.reference = aligned_HxW.astype(np.float32).copy()
+    self.ref_pose = pose_Px2 if pose_Px2 is not None else self.ref_pose
+    self.recent.clear()
+    self.recent.append(aligned_HxW)
+    self.decided = self.origin = None
+    return []
 
   def finish(self) -> list[Event]:
     """The video ended: decide what is open."""

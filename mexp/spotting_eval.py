@@ -95,6 +95,7 @@ def evaluate(model_workdir: str | os.PathLike, videos_dir: str | os.PathLike,
       "spotting": spotting, "recognition": recognition,
       "strs": strs,
       "unmapped_tps": unmapped,  # micro TPs whose emotion the model's task has no class for
+      "micro_tps": counts["micro"][0],
       "seconds_per_video": round(seconds / len(report.videos), 2),
       "ground_truth": {"intervals": {k: v[2] for k, v in counts.items()},
                        "notes": list(report.notes), "skipped": report.skipped,
@@ -113,15 +114,19 @@ def table(results: dict) -> str:
     lines.append("ground truth: " + ", ".join(f"{n} {k}" for k, n in truth["intervals"].items())
                  + f" interval(s); {len(truth['skipped'])} row(s) skipped, {len(truth['fixes'])} "
                  "fix(es) applied (results.json lists them)")
+    lines += [f"note: {n}" for n in truth["notes"] if " missing (" in n]  # gaps in a video
   for kind, s in results["spotting"].items():
     lines.append(f"{kind} spotting: F1 {s['f1']:.3f}  recall {s['recall']:.3f}  precision "
                  f"{s['precision']:.3f}  (TP {s['tp']}, FP {s['fp']}, FN {s['fn']})  {tag}")
   rec = results["recognition"]
+  tps = results.get("micro_tps", results["spotting"]["micro"]["tp"])
+  why = ("no micro TP to score" if not tps else
+         f"undefined: none of the {tps} micro TP(s) has an emotion label the task maps")
   lines.append(f"recognition on micro TPs: UF1 {rec['uf1']:.3f}  UAR {rec['uar']:.3f}  "
-               f"(n={rec['n']})  {tag}" if rec else "recognition: no micro TP to score")
+               f"(n={rec['n']} of {tps} micro TPs)  {tag}" if rec else f"recognition: {why}")
   if results.get("unmapped_tps"):
-    lines.append(f"note: {results['unmapped_tps']} micro TP(s) left out of recognition and STRS: "
-                 "their emotion has no class in the model's task")
+    lines.append(f"note: {results['unmapped_tps']} of {tps} micro TP(s) left out of recognition "
+                 "and STRS: their emotion has no class in the model's task")
   lines.append(f"STRS {results['strs']:.3f}  {tag}" if results["strs"] is not None else
                "STRS: undefined (the ground truth has no emotion labels the task maps)")
   return "\n".join(lines)

@@ -90,8 +90,9 @@ def run(predictor, frames: Iterable[np.ndarray], fps: float, *, show: bool = Fal
     fps: their frame rate.
     show: draw an overlay window.
     timings: seconds per stage ('decode', 'spot', 'classify'), frame counts ('frames',
-      'face_frames', 'moving_frames': the head moved, so nothing could start), 'events' and the
-      classification queue's longest length ('queue_max') are added to it.
+      'face_frames', 'moving_frames': the head moved, so nothing could start), 'events', the
+      classification queue's longest length ('queue_max') and 'no_face', the (first, last) frame
+      indices of each stretch without a face after one was found, are added to it.
     config: the spotting thresholds.
     log: called with a line for the user (where the face was found), or None.
   """
@@ -105,6 +106,7 @@ def run(predictor, frames: Iterable[np.ndarray], fps: float, *, show: bool = Fal
   pool = concurrent.futures.ThreadPoolExecutor(1) if predictor is not None else None
   pending = collections.deque()  # (future) of classified events, in decision order
   index, count, last_event, found, frames, scale = -1, 0, "", False, iter(frames), 1.0
+  lost, spans = None, timings.setdefault("no_face", [])  # face-less stretches after the first face
   try:
     while True:
       tick = time.perf_counter()
@@ -125,6 +127,8 @@ def run(predictor, frames: Iterable[np.ndarray], fps: float, *, show: bool = Fal
       timings["moving_frames"] += spotter.spotter is not None and spotter.spotter.gated
       if spotter.box is not None and not found and log is not None:
         log(f"face found at frame {index} ({index / fps:.2f} s), tracked from there")
+      if found and (spotter.box is None) != (lost is not None):  # a face-less stretch begins/ends
+        lost = _no_face(lost, index, fps, spans, log) if lost is not None else index
       found = found or spotter.box is not None
       for decision in decisions:
         event = _event(decision, count, fps, 1000 * spot_s)
@@ -141,6 +145,8 @@ def run(predictor, frames: Iterable[np.ndarray], fps: float, *, show: bool = Fal
         _show(frame, spotter.box, last_event)
         if cv2.waitKey(1) & 0xFF == ord("q"):
           break
+    if lost is not None:
+      _no_face(lost, index + 1, fps, spans, log)
     for decision in spotter.finish():  # the input ended inside a movement
       event = _event(decision, count, fps, 0.0)
       count += 1
@@ -154,6 +160,14 @@ def run(predictor, frames: Iterable[np.ndarray], fps: float, *, show: bool = Fal
       pool.shutdown(wait=True, cancel_futures=True)
   timings["frames"] += index + 1
   timings["events"] += count
+
+
+def _no_face(start: int, stop: int, fps: float, spans: list, log) -> None:
+  """Records frames start..stop-1 as a stretch without a face, and says so."""
+  spans.append((start, stop - 1))
+  if log is not None:
+    log(f"no face in frames {start}-{stop - 1} ({start / fps:.2f}-{(stop - 1) / fps:.2f} s, "
+        f"{(stop - start) / fps:.2f} s): nothing could be spotted there")
 
 
 def _submit(pool, predictor, ring, decision: spotting.Event, box, scale: float, event: dict,
@@ -219,10 +233,8 @@ def main(argv=None) -> int:
   parser.add_argument("--fps", type=float, default=None, help="override the source's frame rate")
   parser.add_argument("--show", action="store_true", help="draw an overlay window")
   args = parser.parse_args(argv)
-  try:
-    predictor = predict.load(args.workdir)
-  except predict.PredictError as e:
-    print(f"error: {e}", file=sys.stderr)
+  if args.fps is not None and (error := frames_io.fps_error(args.fps)):
+    print(f"error: {error}", file=sys.stderr)
     return 2
   name = args.video if args.video is not None else f"camera {args.camera}"
   if args.video is not None and not Path(args.video).is_file():
@@ -233,19 +245,25 @@ def main(argv=None) -> int:
     print(f"error: {name}: not a readable video", file=sys.stderr)
     return 2
   fps = args.fps
-  if not fps and args.video is not None:
+  if fps is None and args.video is not None:
     fps = frames_io.video_fps(args.video, capture.get(cv2.CAP_PROP_FPS))
     if fps is None:
       capture.release()
       print(f"error: {name}: the file gives no usable frame rate (none, zero or implausible); "
             "pass --fps", file=sys.stderr)
       return 2
-  elif not fps:
+  elif fps is None:
     fps = frames_io.video_fps(name, capture.get(cv2.CAP_PROP_FPS))
     if fps is None:
       fps = CAMERA_FPS
       print(f"warning: {name} reports no frame rate; assuming {CAMERA_FPS:g} fps (set --fps)",
             file=sys.stderr)
+  try:  # the input is usable: now the model (seconds to restore)
+    predictor = predict.load(args.workdir)
+  except predict.PredictError as e:
+    capture.release()
+    print(f"error: {e}", file=sys.stderr)
+    return 2
   timings = collections.defaultdict(float)
   info = lambda line: print(f"info: {name}: {line}", file=sys.stderr, flush=True)  # noqa: E731
   try:

@@ -144,13 +144,20 @@ def compile_steps(mesh, config: config_lib.Config, saliency_kind: str):
 
 
 def predict(evaluate, state, clips: pipeline.Clips, indices: np.ndarray, batch_size: int,
-            mesh) -> np.ndarray:
-  """Probabilities (len(indices), K) in the order of `indices`."""
+            mesh, name: str = "") -> np.ndarray:
+  """Probabilities (len(indices), K) in the order of `indices`; NonFiniteLossError (naming
+  `name`) when any is NaN or infinite, so that no such prediction is ever scored."""
   out = []
   for index_B, mask_B in pipeline.batch_indices(indices, batch_size):
     probs = np.asarray(evaluate(state, pipeline.shard_batch(clips, index_B, mask_B, mesh)))
     out.append(probs[mask_B > 0])
-  return np.concatenate(out) if out else np.zeros((0, len(clips.classes)), np.float32)
+  probs = np.concatenate(out) if out else np.zeros((0, len(clips.classes)), np.float32)
+  bad = int((~np.isfinite(probs)).any(axis=1).sum())
+  if bad:
+    raise NonFiniteLossError(
+        f"{name + ': ' if name else ''}{bad} of {len(probs)} clips have non-finite probabilities "
+        "(the parameters diverged); lower --learning_rate (or check the data for NaN/inf)")
+  return probs
 
 
 def _write_jsonl(path: Path, records: list[dict]) -> None:
@@ -249,13 +256,16 @@ def fit(config: config_lib.Config, clips: pipeline.Clips, train_idx: np.ndarray,
         bar.update(1)
       if step % spe == 0:  # epoch end: the one host read of the epoch's sums
         record = epoch_record(epoch + 1, step, np.asarray(epoch_sums), float(schedule(step - 1)))
-        if not np.isfinite(record["train_loss"]):
+        # The loss was measured before each step's update: the parameters themselves too.
+        bad = ("" if np.isfinite(record["train_loss"]) else
+               f"training loss is {record['train_loss']}") or checkpoints.non_finite(state.params)
+        if bad:
           mngr.close()
           raise NonFiniteLossError(
-              f"{fold_dir.name}: training loss is {record['train_loss']} at epoch {epoch + 1}; "
+              f"{fold_dir.name}: {bad} at epoch {epoch + 1}; "
               "lower --learning_rate (or check the data for NaN/inf)")
         if len(val_idx):
-          probs = predict(evaluate, state, clips, val_idx, batch, mesh)
+          probs = predict(evaluate, state, clips, val_idx, batch, mesh, fold_dir.name)
           labels = clips.label_N[val_idx]
           record["val_accuracy"] = float(np.mean(np.argmax(probs, 1) == labels))
           record["val_loss"] = weighted_nll(probs, labels, weights)

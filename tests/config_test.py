@@ -167,3 +167,21 @@ def test_differences_name_leaves_and_ignore_the_workdir():
   assert config_lib.differences(a, b) == ['data.folds "loso" -> "3"',
                                           "model.stream_dropout [] -> [0.1, 0.2]",
                                           "optim.epochs 30 -> 40"]
+
+
+@pytest.mark.parametrize("dataset, manual_dir, message", [
+    ("casme2", "casme2=A,casme2=B", "--manual_dir 'casme2=A,casme2=B': casme2 given twice"),
+    ("casme2", "casme2=", "--manual_dir 'casme2=': 'casme2=' is not name=DIR"),
+    ("casme2", "casme2=A,samm", "--manual_dir 'casme2=A,samm': 'samm' is not name=DIR"),
+    ("casme2", "casme2=A,mmew=M", "--manual_dir 'casme2=A,mmew=M': mmew is not read by this run "
+     "(it reads casme2)"),
+    ("casme2,samm", "casme2=A", "--manual_dir 'casme2=A': no folder for samm"),
+    ("casme2", " ", "--manual_dir '': empty"),
+])
+def test_manual_dir_entries_are_checked(dataset, manual_dir, message):
+  config = config_lib.Config(data=config_lib.DataConfig(dataset=dataset, manual_dir=manual_dir))
+  with pytest.raises(ValueError) as e:
+    config_lib.validate(config)
+  assert str(e.value).startswith(message)
+  assert config_lib.parse_manual_dir("casme2=A, samm = B") == {"casme2": "A", "samm": "B"}
+  assert config_lib.parse_manual_dir("/data/casme2") == "/data/casme2"

@@ -235,3 +235,34 @@ def test_no_usable_rows_is_one_line_error(casme2_dir, tmp_path):
                                                    r"\(4 skipped; first: .*row 2"):
     build_lib.build("casme2", manual_dir=casme2_dir, data_dir=tmp_path / "tfds", config=TINY,
                     skip_invalid=True)
+
+
+def test_a_clip_of_fewer_frames_than_a_model_needs_is_refused(casme2_dir):
+  import dataclasses
+  from mexp.io import sheets
+  from mexp.preprocess import clip as clip_lib
+  sample = sheets.read_casme2(casme2_dir).samples[0]
+  one = dataclasses.replace(sample, frames=sample.frames[:1])
+  with pytest.raises(builder_lib.BuildError) as e:
+    builder_lib.build_example(one, clip_lib.ClipSpec(frames=4, height=16, width=16),
+                              detect_face=False)
+  assert str(e.value) == (f"{sample.source}: 1 frame(s) from onset to offset on disk; a clip "
+                          "needs at least 3 (onset, apex, offset)")
+
+
+def test_two_builds_into_one_data_dir_at_once_both_end_well(casme2_dir, tmp_path):
+  """The second waits for the first, then reuses its build (before the lock, one died with
+  'Failed to finalize writing', its incomplete.* folder deleted by the other)."""
+  data_dir = tmp_path / "tfds"
+  code = ("import sys, mexp.datasets.build as b; d, s = b.build('casme2', manual_dir=sys.argv[1], "
+          f"data_dir=sys.argv[2], config={TINY!r}); print(s.splitlines()[0])")
+  env = {**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent)}
+  procs = [subprocess.Popen([sys.executable, "-c", code, str(casme2_dir), str(data_dir)], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+           for _ in range(2)]
+  outs = [p.communicate(timeout=300) for p in procs]
+  assert [p.returncode for p in procs] == [0, 0], [err[-1000:] for _, err in outs]
+  firsts = sorted(out.strip().splitlines()[-1].split()[0] for out, _ in outs)
+  assert firsts == ["built", "reused"]
+  assert any("waiting for another build of casme2" in err for _, err in outs)
+  assert not list((data_dir / "casme2").glob(f"{TINY}/incomplete.*"))

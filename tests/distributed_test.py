@@ -43,10 +43,82 @@ def test_launch_from_flags_then_environment():
     ({"coordinator_address": "h:1", "num_processes": 2, "process_id": 2}, {},
      r"--process_id 2: must be in 0..1"),
     ({}, {"JAX_NUM_PROCESSES": "two"}, r"\$JAX_NUM_PROCESSES 'two': expected an integer"),
+    ({"coordinator_address": "localhost", "num_processes": 2, "process_id": 0}, {},
+     r"--coordinator_address 'localhost': expected host:port"),
+    ({"coordinator_address": "127.0.0.1:notaport", "num_processes": 2, "process_id": 0}, {},
+     r"--coordinator_address '127.0.0.1:notaport': expected host:port"),
+    ({"coordinator_address": "h:70000", "num_processes": 2, "process_id": 0}, {},
+     r"--coordinator_address 'h:70000': expected host:port"),
+    ({"distributed_timeout": 0}, {}, r"--distributed_timeout 0: must be a whole number"),
 ])
 def test_launch_errors_name_the_flag(kw, environ, message):
   with pytest.raises(ValueError, match=message):
     distributed.launch_from(_args(**kw), environ=environ)
+
+
+def test_distributed_auto_outside_a_cluster_says_what_it_looked_for(monkeypatch):
+  for var in ("SLURM_JOB_ID", "OMPI_MCA_orte_hnp_uri", "OMPI_COMM_WORLD_SIZE", "PMI_RANK",
+              "TPU_WORKER_HOSTNAMES", "KUBERNETES_SERVICE_HOST", "JOBSET_NAME"):
+    monkeypatch.delenv(var, raising=False)
+  with pytest.raises(ValueError, match=r"--distributed_auto: no cluster found \(looked for "
+                                       r".*Slurm.*\); give --coordinator_address"):
+    distributed.initialize(distributed.Launch(auto=True))
+
+
+def _processes(argvs, timeout=120):
+  """Runs tests/tiny_experiment.py once per argv, with 1 CPU device each; (codes, stderrs)."""
+  env = {**os.environ, "PYTHONPATH": str(ROOT), "JAX_PLATFORMS": "cpu",
+         "XLA_FLAGS": "--xla_force_host_platform_device_count=1"}
+  procs = [subprocess.Popen([sys.executable, "tests/tiny_experiment.py", *argv], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+           for argv in argvs]
+  try:
+    outs = [p.communicate(timeout=timeout) for p in procs]
+  finally:
+    for p in procs:
+      if p.poll() is None:
+        p.kill()
+  return [p.returncode for p in procs], [err for _, err in outs]
+
+
+def _launch(port, count, *ids, timeout=3):
+  return [["--workdir", "unused", "--coordinator_address", f"127.0.0.1:{port}", "--num_processes",
+           str(count), "--process_id", str(i), "--distributed_timeout", str(timeout)] for i in ids]
+
+
+def test_start_up_failures_are_one_line_within_the_timeout(tmp_path):
+  port = _free_port()
+  start = time.time()
+  codes, errs = _processes(_launch(port, 3, 0, 2))  # process 1 never comes
+  assert codes == [2, 2] and time.time() - start < 60, [e[-1500:] for e in errs]
+  assert errs[0].strip().splitlines()[-1] == (
+      f"error: 127.0.0.1:{port}: process(es) 1 did not join within 3 s (--distributed_timeout)")
+  assert errs[1].strip().splitlines()[-1].startswith(
+      f"error: 127.0.0.1:{port}: not every process joined within 3 s (this is process 2;")
+  (code,), (err,) = _processes(_launch(_free_port(), 2, 1))  # nobody listening
+  assert code == 2 and "process 0 did not answer within 3 s (this is process 1)" in err
+  port = _free_port()
+  codes, errs = _processes(_launch(port, 3, 0, 1, 1))  # the same id twice
+  assert codes == [2, 2, 2] and all(
+      f"127.0.0.1:{port}: --process_id 1 was given to two processes" in e
+      or "not every process joined" in e for e in errs), [e[-800:] for e in errs]
+  assert sum("given to two processes" in e for e in errs) >= 2
+  assert not Path("unused").exists()
+
+
+def test_processes_given_different_configs_stop_before_writing(tmp_path):
+  port = _free_port()
+  common = ["--workdir", str(tmp_path / "w"), "--coordinator_address", f"127.0.0.1:{port}",
+            "--num_processes", "2"]
+  codes, errs = _processes([common + ["--process_id", "0", "--learning_rate", "0.01"],
+                            common + ["--process_id", "1", "--learning_rate", "0.02",
+                                      "--seed", "3"]])
+  assert codes == [2, 2], [e[-1500:] for e in errs]
+  for err in errs:
+    assert err.strip().splitlines()[-1] == (
+        "error: the 2 processes were given different configs (optim.learning_rate, seed); start "
+        "every process with the same flags")
+  assert not (tmp_path / "w").exists()
 
 
 def test_bad_launch_flags_are_one_line_errors(capsys, tmp_path):

@@ -199,7 +199,8 @@ MEDIAN = "t4_16x16_grey_median"
 @pytest.mark.parametrize("flags,named", [
     (["--folds", "1"], "--folds 1"), (["--folds", "100"], "--folds 100"),
     (["--folds", "abc"], "--folds 'abc'"), (["--batch_size", "3"], "2 device(s)"),
-    (["--val_subjects", "4"], "validation"), (["--epochs", "0"], "--epochs 0")])
+    (["--val_subjects", "4"], "validation"), (["--epochs", "0"], "--epochs 0"),
+    (["--batch_size", "100000"], "--batch_size 100000: larger than the dataset (12 clips)")])
 def test_a_failed_run_writes_nothing_and_the_corrected_one_starts(flags, named, tiny_casme2,
                                                                   tmp_path, capsys):
   import jax

@@ -247,8 +247,17 @@ def test_evaluate_spots_each_video_at_its_database_rate(samm_lv_twin, monkeypatc
   assert "ground truth: 1 micro, 1 macro interval(s)" in spotting_eval.table(results)
 
 
+def write_video(path, frames):
+  """A tiny MJPG AVI of `frames` grey frames."""
+  writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 50, (24, 20))
+  for i in range(frames):
+    writer.write(np.full((20, 24, 3), 10 * i % 250, np.uint8))
+  writer.release()
+
+
 def test_generic_ground_truth_json(tmp_path):
   event = {"onset": 10, "offset": 20, "kind": "micro", "emotion": "happiness", "aus": [12]}
+  write_video(tmp_path / "video01.avi", 30)
   (tmp_path / "ground_truth.json").write_text(json.dumps(
       {"fps": 50, "frames": 200, "videos": [{"file": "video01.avi", "events": [event]}]}))
   (video,) = long_videos.read_long_videos("synthetic", tmp_path).videos
@@ -258,6 +267,65 @@ def test_generic_ground_truth_json(tmp_path):
       10, None, 20, "micro", "happiness", "12", (), "ground_truth.json video 1 event 1"),)
   with pytest.raises(ValueError, match="unknown long-video layout 'lv'"):
     long_videos.read_long_videos("lv", tmp_path)
+
+
+GOOD = {"onset": 2, "offset": 9, "kind": "micro"}
+
+
+@pytest.mark.parametrize("truth, message", [
+    ('{"fps": 50, "videos": [', "ground_truth.json: not valid JSON (Expecting value"),
+    ({"videos": []}, "ground_truth.json: no 'fps'"),
+    ({"fps": 0, "videos": []}, "ground_truth.json: fps 0 is outside the plausible 1..2000"),
+    ('{"fps": NaN, "videos": []}', "ground_truth.json: fps must be a number, not nan"),
+    ({"fps": 50, "videos": [{"file": "v.avi", "events": [GOOD, {"onset": -1, "offset": 3,
+                                                                "kind": "micro"}]}]},
+     "ground_truth.json video 1 event 2: onset -1 is before the first frame (0)"),
+    ({"fps": 50, "videos": [{"file": "v.avi", "events": [GOOD, {"onset": 25, "offset": 30,
+                                                                "kind": "micro"}]}]},
+     "ground_truth.json video 1 event 2: offset 30 is past the video's last frame (29)"),
+    ({"fps": 50, "videos": [{"file": "v.avi", "frames": 12, "events": [
+        GOOD, {"onset": 5, "offset": 12, "kind": "macro"}]}]},
+     "ground_truth.json video 1 event 2: offset 12 is past the video's last frame (11)"),
+    ({"fps": 50, "videos": [{"file": "v.avi", "events": [GOOD, {"onset": 9, "offset": 3,
+                                                                "kind": "micro"}]}]},
+     "ground_truth.json video 1 event 2: onset 9 is after offset 3"),
+    ({"fps": 50, "videos": [{"file": "v.avi", "events": [GOOD, {"onset": 1, "offset": 3,
+                                                                "kind": "blink"}]}]},
+     "ground_truth.json video 1 event 2: kind 'blink' is not one of micro, macro"),
+    ({"fps": 50, "videos": [{"file": "v.avi", "events": [GOOD, {"offset": 3, "kind": "micro"}]}]},
+     "ground_truth.json video 1 event 2: no 'onset'"),
+    ({"fps": 50, "videos": [{"file": "v.avi", "events": [GOOD, dict(GOOD, emotion="fear")]}]},
+     "ground_truth.json video 1 event 2: the same interval as ground_truth.json video 1 event 1"),
+])
+def test_ground_truth_json_errors_name_file_video_and_event(tmp_path, truth, message):
+  write_video(tmp_path / "v.avi", 30)
+  text = truth if isinstance(truth, str) else json.dumps(truth)
+  (tmp_path / "ground_truth.json").write_text(text)
+  with pytest.raises(sheets.SheetError) as error:
+    long_videos.read_long_videos("synthetic", tmp_path)
+  assert message in str(error.value) and "Traceback" not in str(error.value)
+  if "event 2" in message:  # a bad event can be skipped, and is listed
+    report = long_videos.read_long_videos("synthetic", tmp_path, skip_invalid=True)
+    assert [len(v.expressions) for v in report.videos] == [1] and len(report.skipped) == 1
+
+
+def test_ground_truth_json_names_a_missing_video(tmp_path):
+  (tmp_path / "ground_truth.json").write_text(json.dumps(
+      {"fps": 50, "videos": [{"file": "gone.avi", "events": []}]}))
+  with pytest.raises(FileNotFoundError, match="ground_truth.json video 1: .*gone.avi not found"):
+    long_videos.read_long_videos("synthetic", tmp_path)
+
+
+def test_samm_lv_duplicate_row_is_refused_and_gaps_are_noted(samm_lv_dir):
+  write_samm_sheet(samm_lv_dir / "labels" / LV_SHEET, SAMM_ROWS + [SAMM_ROWS[0]])
+  with pytest.raises(sheets.SheetError, match=re.escape(
+      "row 15 (006_1_1): the same interval as " f"{LV_SHEET} FACS_Movement_Only row 11")):
+    samm_lv.read_samm_lv(samm_lv_dir)
+  report = samm_lv.read_samm_lv(samm_lv_dir, skip_invalid=True)
+  assert sum(len(v.expressions) for v in report.videos) == 4 and len(report.skipped) == 1
+  (gap,) = [n for n in report.notes if "missing" in n]
+  assert gap.startswith(f"{samm_lv_dir / 'SAMM_longvideos' / '007_2'}: frame(s) 7-8,11 missing "
+                        "(3 of 12)")
 
 
 def test_cli_writes_long_layouts_and_names_their_limits(tmp_path, capsys):
@@ -281,3 +349,10 @@ def test_spotting_experiment_on_the_casme_sq_twin(trained_workdir, casme_lv_twin
   assert "[MEGC IoU>=0.5, CAS(ME)^2 long videos]" in out
   assert spotting.main(spotting.get_config(), ["--layout", "samm_lv"]) == 2
   assert "--layout samm_lv needs --manual_dir" in capsys.readouterr().err
+  (tmp_path / "mine").mkdir()  # the user's own videos, without ground truth
+  (tmp_path / "mine" / "talk.avi").write_bytes(b"")
+  assert spotting.main(spotting.get_config(), ["--videos", str(tmp_path / "mine")]) == 2
+  err = capsys.readouterr().err.strip()
+  assert err.startswith(f"error: {tmp_path / 'mine'}: no ground_truth.json, so nothing to score")
+  assert len(err.splitlines()) == 1 and list((tmp_path / "mine").iterdir()) == [
+      tmp_path / "mine" / "talk.avi"]

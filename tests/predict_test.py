@@ -125,8 +125,8 @@ def test_a_video_without_a_frame_rate_needs_fps(trained_workdir, tmp_path, capsy
       capsys, ["--workdir", str(trained_workdir[0]), str(path)])
   frames, fps, source = predict.open_input(path, 200.0)
   assert len(list(frames)) == 4 and (fps, source) == (200.0, "--fps")
-  for bad in ("0", "-5", "nan"):
-    assert "a frame rate must be a positive number" in _error(
+  for bad in ("0", "-5", "nan", "1e9"):
+    assert "a frame rate must be a number from 1 to 2000" in _error(
         capsys, ["--workdir", str(trained_workdir[0]), str(path), "--fps", bad])
 
 
@@ -172,3 +172,15 @@ def test_nothing_spotted_in_a_long_input_gives_no_emotion(trained_workdir, face_
   assert "0 interval(s)" in out and "the spotter found no movement: no emotion" in out
   for c in ("disgust", "fear", "happiness", "repression", "sadness", "surprise"):
     assert c not in out
+
+
+def test_frames_missing_inside_the_input_are_listed(trained_workdir, face_folder, tmp_path, capsys):
+  holed = tmp_path / "holed"
+  shutil.copytree(face_folder, holed)
+  for n in (105, 106, 111):
+    (holed / f"img{n}.jpg").unlink()
+  result = predict.predict(trained_workdir[0], holed)
+  assert result["missing_frames"] == [[105, 106], [111, 111]]
+  assert predict.main(["--workdir", str(trained_workdir[0]), str(holed)]) == 0
+  out = capsys.readouterr().out
+  assert "  frames 105..106 missing: the frames on either side were read as neighbours" in out

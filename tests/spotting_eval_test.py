@@ -33,3 +33,27 @@ def test_evaluate_scores_and_writes(trained_workdir, tmp_path):
   assert "STRS" in spotting_eval.table(results)
   path = spotting_eval.write(results, tmp_path / "out")
   assert json.loads(path.read_text())["strs"] == results["strs"]
+
+
+def _results(recognition, strs, micro_tps, unmapped):
+  score = {"f1": 0.8, "recall": 0.8, "precision": 0.8, "tp": micro_tps, "fp": 1, "fn": 1}
+  return {"protocol": "p", "database": "SAMM-LV", "spotting": {"micro": score},
+          "recognition": recognition, "strs": strs, "unmapped_tps": unmapped,
+          "micro_tps": micro_tps}
+
+
+def test_table_says_why_a_score_is_undefined_and_what_was_left_out():
+  lines = spotting_eval.table(_results(None, None, 3, 0)).splitlines()
+  assert "recognition: undefined: none of the 3 micro TP(s) has an emotion label the task maps" \
+      in lines
+  assert "STRS: undefined (the ground truth has no emotion labels the task maps)" in lines
+  assert "recognition: no micro TP to score" in spotting_eval.table(_results(None, None, 0, 0))
+  rec = {"uf1": 1.0, "uar": 1.0, "n": 1}
+  text = spotting_eval.table(_results(rec, 0.9, 5, 4))
+  assert "(n=1 of 5 micro TPs)" in text
+  assert "note: 4 of 5 micro TP(s) left out of recognition and STRS" in text
+  gap = "SAMM_longvideos/007_2: frame(s) 430-580 missing (151 of 2000): the spotter reads ..."
+  with_truth = dict(_results(rec, 0.9, 5, 0), ground_truth={
+      "intervals": {"micro": 6}, "skipped": [], "fixes": [], "notes": ["header on row 10", gap]})
+  text = spotting_eval.table(with_truth)
+  assert f"note: {gap}" in text and "header on row 10" not in text

@@ -185,3 +185,49 @@ def test_head_gate_ignores_tremor_and_catches_a_move():
     spotter.update(t, crop, corners + np.float32([shift, 0]))
     gated.append(spotter.gated)
   assert not any(gated[:300]) and any(gated[300:360])
+
+
+def _spliced_video(fps, splice, push, size=48, seed=0):
+  """Like _patch_video at `fps`, but at `splice` (seconds) the upper face's features shift by
+  1 px from one frame to the next and stay so (another recording joined on), and a push of the
+  lower face follows during `push`."""
+  rng = np.random.default_rng(seed)
+  texture = cv2.GaussianBlur(rng.uniform(0, 255, (size, size)).astype(np.float32), (0, 0), 1.5)
+  yy, xx = np.mgrid[:size, :size].astype(np.float32)
+  low = np.exp(-((yy - 0.75 * size) ** 2 + (xx - size / 2) ** 2) / (2 * (size / 8) ** 2))
+  high = np.exp(-((yy - 0.3 * size) ** 2 + (xx - size / 3) ** 2) / (2 * (size / 8) ** 2))
+  a, b = int(round(push[0] * fps)), int(round(push[1] * fps))
+  for t in range(int(3 * fps)):
+    amount = np.sin(np.pi * (t - a) / (b - a)) * 1.5 if a <= t < b else 0.0
+    shift = 1.0 if t >= splice * fps else 0.0
+    moved = cv2.remap(texture, xx - np.float32(shift) * high, yy - np.float32(amount) * low,
+                      cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+    yield moved + rng.normal(0, 0.5, moved.shape).astype(np.float32)
+
+
+@pytest.mark.parametrize("k_jump", [25.0, 1e9])
+def test_core_a_splice_is_no_movement_and_what_follows_is_measured_from_it(k_jump):
+  fps, config = 200.0, dataclasses.replace(spotting.SpotConfig(), k_jump=k_jump)
+  spotter = spotting.Spotter(fps, tracking.energy_mask(48), config)
+  crops = _spliced_video(fps, 1.5, (1.52, 1.64))  # a 120 ms push, 20 ms after the splice
+  intervals = spotting.resolve([e for t, crop in enumerate(crops) for e in spotter.update(t, crop)]
+                               + spotter.finish())
+  found = [(i.onset / fps, i.offset / fps) for i in intervals]
+  if k_jump > 1e6:  # without the rule, the splice hides the push (what the rule is for)
+    assert not any(abs(on - 1.52) <= 0.03 and abs(off - 1.64) <= 0.03 for on, off in found)
+  else:
+    ((onset, offset),) = found
+    assert abs(onset - 1.52) <= 0.03 and abs(offset - 1.64) <= 0.03
+
+
+def test_core_a_one_frame_blip_after_a_decision_does_not_extend_it():
+  fps = 200.0
+  spotter = spotting.Spotter(fps, tracking.energy_mask(48))
+  events = []
+  for t, crop in enumerate(_held_push_video(fps, (2.0, 2.2))):
+    if events and t == events[-1].decided_at + 10:  # 50 ms later, one frame is off (a glitch)
+      crop = crop.copy()
+      crop[30:40, 20:30] += 12.0
+    events += spotter.update(t, crop)
+  (interval,) = spotting.resolve(events + spotter.finish())
+  assert abs(interval.offset / fps - 2.2) <= 0.05

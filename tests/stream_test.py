@@ -77,8 +77,19 @@ def test_cli_bad_video(trained_workdir, tmp_path, capsys, make, message):
 
 
 def test_cli_workdir_without_checkpoint(tmp_path, capsys):
-  assert stream.main(["--workdir", str(tmp_path), "--camera", "0"]) == 2
+  _grey_avi(tmp_path / "in.avi")
+  assert stream.main(["--workdir", str(tmp_path), "--video", str(tmp_path / "in.avi")]) == 2
   assert "no config.json" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("fps", ["0", "-5", "nan", "inf", "1e9"])
+def test_cli_bad_fps_is_refused_before_the_model_is_loaded(tmp_path, capsys, fps):
+  _grey_avi(tmp_path / "in.avi")  # the workdir holds no model: the fps is checked first
+  assert stream.main(["--workdir", str(tmp_path), "--video", str(tmp_path / "in.avi"),
+                      "--fps", fps]) == 2
+  err = capsys.readouterr().err.strip()
+  assert err.startswith(f"error: --fps {float(fps):g}: a frame rate must be a number from 1 to "
+                        "2000") and len(err.splitlines()) == 1
 
 
 def test_run_says_where_the_face_was_found_after_a_fade_in(tmp_path):
@@ -92,3 +103,13 @@ def test_run_says_where_the_face_was_found_after_a_fade_in(tmp_path):
   list(stream.run(None, frames, 50.0, timings=timings, log=said.append))
   assert said == ["face found at frame 12 (0.24 s), tracked from there"]
   assert timings["frames"] == len(frames) and timings["face_frames"] == len(frames) - 12
+  assert timings["no_face"] == []
+  # The face leaves for 0.4 s halfway, and comes back: said, with the frames, never silent.
+  video = frames[12:]
+  gone = video[:50] + [np.zeros_like(video[0])] * 20 + video[50:]
+  said, timings = [], collections.defaultdict(float)
+  list(stream.run(None, gone, 50.0, timings=timings, log=said.append))
+  (start, stop), = timings["no_face"]
+  assert start == 50 and 69 <= stop <= 69 + 5  # found again at the next detection try
+  assert said[1] == (f"no face in frames 50-{stop} (1.00-{stop / 50:.2f} s, "
+                     f"{(stop - 49) / 50:.2f} s): nothing could be spotted there")

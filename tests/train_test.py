@@ -351,3 +351,17 @@ def test_late_fusion_trains_each_stream_on_its_own_loss(late_average, late_weigh
   loss_n, _, count, _ = np.asarray(m["sums"])
   np.testing.assert_allclose(loss_n / count, train.weighted_nll(probs, clips.label_N[:4],
                                                                 np.ones(3, np.float32)), rtol=1e-4)
+
+
+def test_diverged_parameters_are_caught_when_the_loss_still_looks_finite(tmp_path):
+  """One step at a huge rate: the loss (measured before the update) is finite, the parameters
+  after it are not usable, and no prediction made with them gets through."""
+  mesh = pipeline.data_mesh()
+  huge = dataclasses.replace(CONFIG, optim=dataclasses.replace(
+      CONFIG.optim, learning_rate=1e30, epochs=1, batch_size=8))
+  state, history = _fit(mesh, tmp_path, "one_step", config=huge)
+  assert np.isfinite(history[-1]["train_loss"])  # what the former check read
+  _, evaluate = train.compile_steps(mesh, huge, "median")
+  with pytest.raises(train.NonFiniteLossError, match=r"fold_x: \d+ of 8 clips have non-finite "
+                     "probabilities .*lower --learning_rate"):
+    train.predict(evaluate, state, _clips(), np.arange(8), 4, mesh, "fold_x")

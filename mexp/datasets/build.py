@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
+import fcntl
 import json
 import logging
 import os
 import shutil
+import sys
 import zlib
 from pathlib import Path
 
@@ -61,50 +64,76 @@ def build(name: str, *, manual_dir: str | os.PathLike, data_dir: str | os.PathLi
   kwargs = {"config": config} if config else {}
   dataset = tfds.builder(name, data_dir=data_dir, file_format="array_record",
                          skip_invalid=skip_invalid, **kwargs)
-  report_path = Path(dataset.data_dir) / REPORT
-  why = "built"
-  if dataset.is_prepared() and not overwrite:
-    report = json.loads(report_path.read_text()) if report_path.exists() else {}
-    built_from, previous = report.get("manual_dir"), report.get("source")
-    moved = built_from and Path(built_from).resolve() != manual_dir.resolve()
-    if previous == fingerprint:
-      note = f" (built from {built_from}; same sheets and frames)" if moved else ""
-      return dataset, f"reused {dataset.data_dir}{note}\n{report.get('summary', '')}".rstrip()
-    if moved:
-      raise FileExistsError(f"{dataset.data_dir} was built from {built_from}, not {manual_dir}, "
-                            "whose sheets or frames differ; use another --data_dir, or "
-                            "--overwrite to rebuild it")
-    changed = source.changes(previous, fingerprint) if previous else [
-        "no source fingerprint recorded (built by an older mexp)"]
-    why = f"rebuilt ({'; '.join(changed)})"
-    overwrite = True
-  # TFDS writes into an `incomplete.*` folder and renames it only on success.
-  mode = (tfds.download.GenerateMode.FORCE_REDOWNLOAD if overwrite
-          else tfds.download.GenerateMode.REUSE_DATASET_IF_EXISTS)
+  with _locked(dataset):  # one build of a dataset at a time; a second one then reuses it
+    dataset = tfds.builder(name, data_dir=data_dir, file_format="array_record",
+                           skip_invalid=skip_invalid, **kwargs)  # what is on disk now
+    report_path = Path(dataset.data_dir) / REPORT
+    why = "built"
+    if dataset.is_prepared() and not overwrite:
+      report = json.loads(report_path.read_text()) if report_path.exists() else {}
+      built_from, previous = report.get("manual_dir"), report.get("source")
+      moved = built_from and Path(built_from).resolve() != manual_dir.resolve()
+      if previous == fingerprint:
+        note = f" (built from {built_from}; same sheets and frames)" if moved else ""
+        return dataset, f"reused {dataset.data_dir}{note}\n{report.get('summary', '')}".rstrip()
+      if moved:
+        raise FileExistsError(f"{dataset.data_dir} was built from {built_from}, not {manual_dir}, "
+                              "whose sheets or frames differ; use another --data_dir, or "
+                              "--overwrite to rebuild it")
+      changed = source.changes(previous, fingerprint) if previous else [
+          "no source fingerprint recorded (built by an older mexp)"]
+      why = f"rebuilt ({'; '.join(changed)})"
+      overwrite = True
+    # TFDS writes into an `incomplete.*` folder and renames it only on success.
+    mode = (tfds.download.GenerateMode.FORCE_REDOWNLOAD if overwrite
+            else tfds.download.GenerateMode.REUSE_DATASET_IF_EXISTS)
+    try:
+      dataset.download_and_prepare(download_config=tfds.download.DownloadConfig(
+          manual_dir=str(manual_dir), download_mode=mode))
+    except BaseException as e:
+      _clean_failed(dataset)
+      # A reader's FileNotFoundError (no sheet, no frame tree) carries no errno: not a write failure.
+      if (isinstance(e, OSError) and e.errno is not None) or "No space left on device" in str(e):
+        reason = getattr(e, "strerror", None) or str(e).strip().splitlines()[-1]
+        full = getattr(e, "errno", None) == errno.ENOSPC or "No space left" in str(e)
+        raise builder_lib.BuildError(
+            f"{getattr(e, 'filename', None) or dataset.data_dir}: cannot write the dataset "
+            f"({reason}); " + ("free space or choose another --data_dir" if full else
+                               "choose a writable --data_dir")) from None
+      raise
+    _remove_stale_incomplete(dataset)
+    summary = builder_lib.summarise(dataset.written, dataset.skipped)
+    report = dataset.sheet_report
+    header = "\n".join([f"sheet {report.sheet or 'none (labels from folder names)'}",
+                        f"frames {report.tree}", *report.notes]) if report else ""
+    summary = f"{header}\n{summary}".strip()
+    files.write_text_atomic(report_path, json.dumps(
+        {"manual_dir": str(manual_dir), "source": fingerprint, "summary": summary,
+         "skipped": dataset.skipped, "samples": dataset.written}, indent=1))
+    return dataset, f"{why} {dataset.data_dir}\n{summary}"
+
+
+@contextlib.contextmanager
+def _locked(dataset):
+  """Holds an exclusive lock on the dataset's version in its data dir (fcntl, released when the
+  process ends however it ends); says so when it must wait for another build."""
+  root = Path(dataset.data_dir_root)
+  config = dataset.builder_config.name if dataset.builder_config else "default"
+  path = root / f".{dataset.name}-{config}-{dataset.version}.lock"
   try:
-    dataset.download_and_prepare(download_config=tfds.download.DownloadConfig(
-        manual_dir=str(manual_dir), download_mode=mode))
-  except BaseException as e:
-    _clean_failed(dataset)
-    # A reader's FileNotFoundError (no sheet, no frame tree) carries no errno: not a write failure.
-    if (isinstance(e, OSError) and e.errno is not None) or "No space left on device" in str(e):
-      reason = getattr(e, "strerror", None) or str(e).strip().splitlines()[-1]
-      full = getattr(e, "errno", None) == errno.ENOSPC or "No space left" in str(e)
-      raise builder_lib.BuildError(
-          f"{getattr(e, 'filename', None) or dataset.data_dir}: cannot write the dataset "
-          f"({reason}); " + ("free space or choose another --data_dir" if full else
-                             "choose a writable --data_dir")) from None
-    raise
-  _remove_stale_incomplete(dataset)
-  summary = builder_lib.summarise(dataset.written, dataset.skipped)
-  report = dataset.sheet_report
-  header = "\n".join([f"sheet {report.sheet or 'none (labels from folder names)'}",
-                      f"frames {report.tree}", *report.notes]) if report else ""
-  summary = f"{header}\n{summary}".strip()
-  files.write_text_atomic(report_path, json.dumps(
-      {"manual_dir": str(manual_dir), "source": fingerprint, "summary": summary,
-       "skipped": dataset.skipped, "samples": dataset.written}, indent=1))
-  return dataset, f"{why} {dataset.data_dir}\n{summary}"
+    root.mkdir(parents=True, exist_ok=True)
+    handle = open(path, "a")
+  except OSError as e:
+    raise builder_lib.BuildError(f"{e.filename or root}: cannot write the dataset "
+                                 f"({e.strerror or e}); choose a writable --data_dir") from None
+  with handle:
+    try:
+      fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+      print(f"waiting for another build of {dataset.name} into {root} to finish", file=sys.stderr,
+            flush=True)
+      fcntl.flock(handle, fcntl.LOCK_EX)
+    yield
 
 
 def _clean_failed(dataset) -> None:

@@ -151,6 +151,9 @@ def build_example(sample: sheets.Sample, spec: clip_lib.ClipSpec, detect_face: b
   """Reads and preprocesses one Sample into a feature dict; errors name the row, clip and file."""
   numbers = [n for n, _ in sample.frames]
   paths = [p for _, p in sample.frames]
+  if len(paths) < clip_lib.MIN_FRAMES:
+    raise BuildError(f"{sample.source}: {len(paths)} frame(s) from onset to offset on disk; a "
+                     f"clip needs at least {clip_lib.MIN_FRAMES} (onset, apex, offset)")
   try:
     frames = frames_io.read_frames(paths)
   except frames_io.FrameReadError as e:

@@ -181,6 +181,14 @@ def _video_frames(path: Path, capture) -> Iterator[tuple[int, np.ndarray]]:
 PLAUSIBLE_FPS = (1.0, 2000.0)
 
 
+def fps_error(fps: float, flag: str = "--fps") -> str | None:
+  """Why `fps` given by a user cannot be a frame rate (NaN, zero, negative, implausible), or None."""
+  if not (np.isfinite(fps) and PLAUSIBLE_FPS[0] <= fps <= PLAUSIBLE_FPS[1]):
+    return (f"{flag} {fps:g}: a frame rate must be a number from {PLAUSIBLE_FPS[0]:g} to "
+            f"{PLAUSIBLE_FPS[1]:g}")
+  return None
+
+
 def video_fps(path: str | os.PathLike, reported: float | None) -> float | None:
   """The frame rate OpenCV reports for a video file, or None where it cannot be trusted.
 

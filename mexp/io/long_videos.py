@@ -13,6 +13,7 @@ from __future__ import annotations
 import collections
 import dataclasses
 import json
+import math
 import os
 from pathlib import Path
 
@@ -99,9 +100,13 @@ def assemble(database: str, fps: float, folders: dict[str, tuple[str, Path]],
     (videos sorted by subject and id, skipped rows).
   """
   by_video = collections.defaultdict(list)
-  listed = {}
+  listed, seen = {}, {}
   for video, expression in rows:
     try:
+      key = (video, expression.onset, expression.offset, expression.kind)
+      if key in seen:
+        raise sheets.SheetError(f"{expression.source}: the same interval as {seen[key]}")
+      seen[key] = expression.source
       if video not in folders:
         raise sheets.SheetError(f"{expression.source}: no frame folder for video {video}")
       subject, folder = folders[video]
@@ -124,8 +129,23 @@ def assemble(database: str, fps: float, folders: dict[str, tuple[str, Path]],
   return videos, skipped
 
 
+def gap_notes(videos: list[LongVideo]) -> list[str]:
+  """Frames missing inside each frame folder (a recording with dropped or deleted frames)."""
+  notes = []
+  for v in videos:
+    numbers = [n for n, _ in v.frames]
+    missing = [n for a, b in zip(numbers, numbers[1:]) for n in range(a + 1, b)]
+    if missing:
+      notes.append(f"{v.path}: frame(s) {sheets._ranges(missing)} missing ({len(missing)} of "
+                   f"{numbers[-1] - numbers[0] + 1}): the spotter reads the frames on either side "
+                   "of a gap as neighbours (at 100 fps or more, a sudden change across it is "
+                   "taken for a cut, not a movement)")
+  return notes
+
+
 def summary_notes(videos: list[LongVideo]) -> list[str]:
-  """How many videos and intervals of each kind; sheet kinds that disagree with the 0.5 s rule."""
+  """How many videos and intervals of each kind; sheet kinds that disagree with the 0.5 s rule;
+  frames missing inside a video."""
   kinds = collections.Counter(e.kind for v in videos for e in v.expressions)
   notes = [f"{len(videos)} video(s), " + ", ".join(f"{kinds[k]} {k}" for k in KINDS)
            + f" interval(s); {sum(not v.expressions for v in videos)} video(s) without one "
@@ -136,36 +156,121 @@ def summary_notes(videos: list[LongVideo]) -> list[str]:
     if odd:
       notes.append(f"{odd} {kind} interval(s) whose length says otherwise at {videos[0].fps:g} "
                    f"fps (MEGC: micro = at most {MICRO_SECONDS:g} s); the sheet's kind is kept")
-  return notes
+  return notes + gap_notes(videos)
 
 
-def read_ground_truth(folder: str | os.PathLike) -> LongVideoReport:
+def _number(value, what: str, where: str, *, integer: bool) -> float:
+  """A JSON number, or a SheetError naming `where` and `what`."""
+  ok = isinstance(value, int) if integer else isinstance(value, (int, float))
+  if isinstance(value, bool) or not ok or not math.isfinite(value):
+    kind = "an integer" if integer else "a number"
+    raise sheets.SheetError(f"{where}: {what} must be {kind}, not {value!r}")
+  return value
+
+
+def _video_length(path: Path, listed) -> int | None:
+  """The video's frame count: as ground_truth.json lists it, else as the file's header says."""
+  if listed is not None:
+    return listed
+  import cv2  # only for files without a listed length
+  capture = cv2.VideoCapture(str(path))
+  count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) if capture.isOpened() else 0
+  capture.release()
+  return count or None
+
+
+def _ground_truth_event(e, where: str, frames: int | None) -> Expression:
+  """One event of ground_truth.json, checked: integer frames inside the video, onset <= apex <=
+  offset, a known kind."""
+  if not isinstance(e, dict):
+    raise sheets.SheetError(f"{where}: expected an object with onset, offset and kind")
+  for key in ("onset", "offset", "kind"):
+    if key not in e:
+      raise sheets.SheetError(f"{where}: no {key!r}")
+  onset = _number(e["onset"], "onset", where, integer=True)
+  offset = _number(e["offset"], "offset", where, integer=True)
+  apex = None if e.get("apex") is None else _number(e["apex"], "apex", where, integer=True)
+  if e["kind"] not in KINDS:
+    raise sheets.SheetError(f"{where}: kind {e['kind']!r} is not one of {', '.join(KINDS)}")
+  if onset < 0:
+    raise sheets.SheetError(f"{where}: onset {onset} is before the first frame (0)")
+  if onset > offset:
+    raise sheets.SheetError(f"{where}: onset {onset} is after offset {offset}")
+  if frames is not None and offset >= frames:
+    raise sheets.SheetError(f"{where}: offset {offset} is past the video's last frame "
+                            f"({frames - 1})")
+  if apex is not None and not onset <= apex <= offset:
+    raise sheets.SheetError(f"{where}: apex {apex} is outside onset {onset}..offset {offset}")
+  return Expression(onset=onset, apex=apex, offset=offset, kind=e["kind"],
+                    emotion=e.get("emotion"), action_units="+".join(map(str, e.get("aus", ()))),
+                    fixes=(), source=where)
+
+
+def read_ground_truth(folder: str | os.PathLike, *, skip_invalid: bool = False) -> LongVideoReport:
   """Reads a generic synthetic folder: `ground_truth.json` and the video files it lists.
 
   Args:
     folder: written by `python -m mexp.synthetic DIR --long_videos N`.
+    skip_invalid: skip unusable events (listed in the report) instead of raising SheetError.
 
   Returns:
     A LongVideoReport; frames are the files' 0-based indices.
+
+  Raises:
+    FileNotFoundError: no ground_truth.json, or a video it lists is missing.
+    sheets.SheetError: the file is not valid JSON, its fps is missing or implausible, or (unless
+      skip_invalid) an event is malformed, outside its video or given twice; the message names
+      the file, video and event.
   """
   folder = Path(folder)
   path = folder / "ground_truth.json"
   if not path.is_file():
     raise FileNotFoundError(f"{folder}: no ground_truth.json (write one with `python -m "
                             "mexp.synthetic DIR --long_videos N`)")
-  truth = json.loads(path.read_text())
-  videos = []
+  try:
+    truth = json.loads(path.read_text())
+  except (json.JSONDecodeError, UnicodeDecodeError) as e:
+    raise sheets.SheetError(f"{path}: not valid JSON ({e})") from None
+  if not isinstance(truth, dict) or not isinstance(truth.get("videos"), list):
+    raise sheets.SheetError(f"{path}: expected an object with a 'videos' list")
+  if "fps" not in truth:
+    raise sheets.SheetError(f"{path}: no 'fps' (the videos' frame rate)")
+  fps = _number(truth["fps"], "fps", str(path), integer=False)
+  if not frames_io.PLAUSIBLE_FPS[0] <= fps <= frames_io.PLAUSIBLE_FPS[1]:
+    raise sheets.SheetError(f"{path}: fps {fps} is outside the plausible "
+                            f"{frames_io.PLAUSIBLE_FPS[0]:g}..{frames_io.PLAUSIBLE_FPS[1]:g}")
+  videos, skipped = [], []
   for i, v in enumerate(truth["videos"]):
-    expressions = tuple(Expression(
-        onset=e["onset"], apex=e.get("apex"), offset=e["offset"], kind=e["kind"],
-        emotion=e.get("emotion"), action_units="+".join(map(str, e.get("aus", ()))), fixes=(),
-        source=f"{path.name} video {i + 1} event {j + 1}") for j, e in enumerate(v["events"]))
+    where = f"{path} video {i + 1}"
+    if not isinstance(v, dict) or not isinstance(v.get("file"), str) or not isinstance(
+        v.get("events", []), list):
+      raise sheets.SheetError(f"{where}: expected an object with 'file' and an 'events' list")
+    file = folder / v["file"]
+    if not file.is_file():
+      raise FileNotFoundError(f"{where}: {file} not found")
+    listed = v.get("frames")
+    frames = _video_length(file, None if listed is None else _number(
+        listed, "frames", where, integer=True))
+    expressions, seen = [], {}
+    for j, e in enumerate(v.get("events", [])):
+      source = f"{path.name} video {i + 1} event {j + 1}"
+      try:
+        expression = _ground_truth_event(e, source, frames)
+        key = (expression.onset, expression.offset, expression.kind)
+        if key in seen:
+          raise sheets.SheetError(f"{source}: the same interval as {seen[key]}")
+        seen[key] = source
+        expressions.append(expression)
+      except sheets.SheetError as error:
+        if not skip_invalid:
+          raise
+        skipped.append(str(error))
     name = Path(v["file"]).stem
     videos.append(LongVideo(database="synthetic", subject=f"synthetic/{name}", video=name,
-                            fps=float(truth["fps"]), path=folder / v["file"], frames=(),
-                            expressions=expressions))
-  notes = (f"{truth['frames']} frames a video",) + tuple(summary_notes(videos))
-  return LongVideoReport(database="synthetic", videos=videos, skipped=[], sheet=path,
+                            fps=float(fps), path=file, frames=(),
+                            expressions=tuple(sorted(expressions, key=lambda x: x.onset))))
+  notes = tuple(summary_notes(videos)) if videos else ()
+  return LongVideoReport(database="synthetic", videos=videos, skipped=skipped, sheet=path,
                          tree=folder, notes=notes)
 
 
@@ -182,7 +287,7 @@ def read_long_videos(layout: str, folder: str | os.PathLike, *,
     A LongVideoReport.
   """
   if layout == "synthetic":
-    return read_ground_truth(folder)
+    return read_ground_truth(folder, skip_invalid=skip_invalid)
   if layout == "samm_lv":
     from mexp.io import samm_lv
     return samm_lv.read_samm_lv(folder, skip_invalid=skip_invalid)

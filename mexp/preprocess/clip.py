@@ -8,6 +8,8 @@ import numpy as np
 
 from mexp.preprocess import align, face, motion, temporal
 
+MIN_FRAMES = 3  # fewer cannot show an onset, an apex and an offset
+
 
 @dataclasses.dataclass(frozen=True)
 class ClipSpec:
