@@ -168,8 +168,12 @@ def cross_validate(config: config_lib.Config, clips: pipeline.Clips, *,
     fold_dir.mkdir(parents=True, exist_ok=True)
     done = fold_dir / "predictions.json"
     if not distributed.agree(writer and done.exists()):
-      state, _ = train.fit(config, clips, fold.train, fold.val, fold_dir, number, mesh, steps,
-                           progress=progress)
+      try:
+        state, _ = train.fit(config, clips, fold.train, fold.val, fold_dir, number, mesh, steps,
+                             progress=progress)
+      except jax.errors.JaxRuntimeError as e:
+        _out_of_memory(e, config, workdir, writer)
+        raise
       probs = train.predict(steps[1], state, clips, fold.test, config.optim.batch_size, mesh,
                             fold_dir.name)
       if writer:
@@ -203,6 +207,25 @@ def cross_validate(config: config_lib.Config, clips: pipeline.Clips, *,
     results["processes"] = jax.process_count()
   _write_json(workdir / "results.json", results)
   return results
+
+
+def _out_of_memory(error: Exception, config: config_lib.Config, workdir: Path,
+                   writer: bool) -> None:
+  """A ValueError naming --batch_size for a device out of memory; when nothing was trained yet,
+  the workdir is removed again, so that the corrected command starts there."""
+  text = str(error)
+  if "RESOURCE_EXHAUSTED" not in text and "Out of memory" not in text:
+    return
+  trained = any(p.name.isdigit() for p in workdir.glob("fold_*/checkpoints/*"))
+  if writer and not trained:  # config.json and empty folders: what this run wrote
+    (workdir / "config.json").unlink(missing_ok=True)
+    for path in sorted(workdir.rglob("*"), key=lambda p: len(p.parts), reverse=True) + [workdir]:
+      if path.is_dir() and not any(path.iterdir()):
+        path.rmdir()
+  first = next((line for line in text.splitlines() if "memory" in line.lower()), text)[:160]
+  raise ValueError(f"--batch_size {config.optim.batch_size}: the device ran out of memory "
+                   f"({first.strip()}); lower it" + ("" if trained else
+                   f" (nothing was trained: {workdir}/config.json was removed)")) from None
 
 
 def _checked_workdir(config: config_lib.Config, writer: bool) -> Path:

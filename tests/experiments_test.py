@@ -219,6 +219,25 @@ def test_a_failed_run_writes_nothing_and_the_corrected_one_starts(flags, named, 
   assert evaluate.check_workdir(config) == workdir  # and resumes there
 
 
+def test_out_of_device_memory_names_the_batch_and_frees_the_workdir(tiny_casme2, tmp_path,
+                                                                   capsys, monkeypatch):
+  import jax
+  from mexp import train
+
+  def exhausted(*args, **kwargs):  # what XLA raises when a batch does not fit
+    raise jax.errors.JaxRuntimeError("RESOURCE_EXHAUSTED: Out of memory while trying to allocate "
+                                     "39284965376 bytes.")
+  monkeypatch.setattr(train, "fit", exhausted)
+  workdir = tmp_path / "run"
+  argv = _argv(tiny_casme2, workdir, MEDIAN) + ["--batch_size", "8"]
+  assert run.main(tiny_experiment.get_config, argv) == 2
+  err = capsys.readouterr().err.strip().splitlines()
+  assert err[-1] == (f"error: --batch_size 8: the device ran out of memory (RESOURCE_EXHAUSTED: "
+                     "Out of memory while trying to allocate 39284965376 bytes.); lower it "
+                     f"(nothing was trained: {workdir}/config.json was removed)")
+  assert not workdir.exists()
+
+
 def test_workdir_guard_compares_the_run_not_its_place(tmp_path):
   import shutil
   from mexp import evaluate
