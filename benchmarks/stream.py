@@ -35,7 +35,7 @@ import cv2
 import numpy as np
 
 from mexp import metrics, spotting, spotting_fit, stream, synthetic
-from mexp.io import long_videos
+from mexp.io import long_video_readers
 from mexp.synthetic import joined, recording
 from mexp.synthetic import long_videos as long_synthetic
 
@@ -89,7 +89,7 @@ def spotting_run(args) -> None:
     folder = Path(args.videos_dir or Path(tmp) / "long")
     if not (folder / "ground_truth.json").exists():
       write(args.recipe, folder, args.videos, args.seed, args.micro, args.jitter)
-    report = long_videos.read_long_videos("synthetic", folder)
+    report = long_video_readers.read_long_videos("synthetic", folder)
     seed = json.loads((folder / "ground_truth.json").read_text()).get("seed", "?")
     timings, counts, first, final_ms, classify = collections.defaultdict(float), [], [], [], []
     start = time.perf_counter()

@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 from mexp import spotting_fit, synthetic
-from mexp.io import files, long_videos
+from mexp.io import files, long_video_readers
 from mexp.synthetic import joined
 from mexp.synthetic import long_videos as long_synthetic
 
@@ -42,7 +42,7 @@ def main(config: dict, argv=None) -> int:
   if not (Path(args.joined) / "ground_truth.json").exists():
     joined.write_joined_videos(args.joined, videos=args.joined_count, seed=args.seed, micro=4)
   videos = [v for folder in (args.videos, args.joined)
-            for v in long_videos.read_long_videos("synthetic", folder).videos]
+            for v in long_video_readers.read_long_videos("synthetic", folder).videos]
   tracked = [spotting_fit.track(spotting_fit.grey_frames(v), v.fps) for v in videos]
   best, rows = spotting_fit.fit(tracked, [v.expressions for v in videos], config["grid"])
   print(f"protocol: MEGC micro F1 (IoU >= 0.5, maximum matching, counts pooled) on "

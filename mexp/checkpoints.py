@@ -19,6 +19,7 @@ import jax.numpy as jnp
 import numpy as np
 import orbax.checkpoint as ocp
 
+from mexp import distributed
 from mexp.io import files
 
 CHECKSUMS = "CHECKSUMS.json"
@@ -59,7 +60,7 @@ def save(mngr: ocp.CheckpointManager, step: int, pytree) -> None:
     mngr.delete(step)
   mngr.save(step, args=ocp.args.StandardSave(pytree), force=True)
   mngr.wait_until_finished()
-  if jax.process_index() == 0:
+  if distributed.is_writer():
     step_dir = _step_dir(mngr, step)
     files.write_text_atomic(step_dir / CHECKSUMS, json.dumps(file_digests(step_dir), indent=1))
 
@@ -154,7 +155,7 @@ def restore_latest(mngr: ocp.CheckpointManager, target, *, fall_back: bool = Tru
   for step in steps:
     restored, why = restore_step(mngr, step, target)
     if restored is not None:
-      if damaged and jax.process_index() == 0:
+      if damaged and distributed.is_writer():
         print(f"warning: {mngr.directory}: {'; '.join(damaged)}; using step {step}",
               file=sys.stderr, flush=True)
       return restored, step

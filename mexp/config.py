@@ -107,6 +107,14 @@ def data_dir_of(data: DataConfig) -> str:
   return "data/tfds" if data.manual_dir else f"data/tfds_synthetic{synthetic_suffix(data)}"
 
 
+# The registered TFDS builders (mexp.datasets.NAMES, which a test holds equal to these).
+NAMES = ("casme2", "casme", "samm", "smic", "casme3", "mmew", "casme_sq", "casme_sq_all")
+
+# 3D convolution implementations (conv3d.IMPLS, whose keys a test holds equal to these), or
+# 'auto': XLA's on GPU/TPU, the fastest measured one on CPU.
+CONVS = ("auto", "xla", "taps", "im2col", "chunked")
+
+
 @dataclasses.dataclass(frozen=True)
 class ModelConfig:
   """The two-stream 3D CNN. Widths are the seed's, multiplied by width_factor."""
@@ -158,7 +166,7 @@ class ModelConfig:
   space_to_depth: int = 1
   norm: str = "none"  # 'none', 'group' or 'layer' (LayerNorm over channels: slow here, and it
   # erases the per-pixel motion magnitude the saliency stream carries)
-  conv: str = "auto"  # 'auto' (by backend), 'xla' (lax conv), 'taps' (2D convs over time taps)
+  conv: str = "auto"  # one of CONVS: 'auto' picks by backend (conv3d.pick_conv)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -306,7 +314,6 @@ def _folds_error(folds: str) -> str | None:
 
 
 def _datasets_error(d: DataConfig) -> str | None:
-  from mexp.datasets import NAMES  # the registered builders
   train, test = _names(d.dataset), _names(d.test_dataset)
   for flag, names in (("--dataset", train), ("--test_dataset", test)):
     unknown = [n for n in names if n not in NAMES]
@@ -400,8 +407,7 @@ def validate(config: Config, num_devices: int = 1) -> None:
        "has no effect with fusion 'late' (each stream its own network): set ()"),
       ("model.space_to_depth", m.space_to_depth >= 1, "must be >= 1 (1: off)"),
       ("model.norm", m.norm in ("none", "group", "layer"), "expected 'none', 'group' or 'layer'"),
-      ("model.conv", m.conv in ("auto", "xla", "taps", "im2col"),
-       "expected 'auto', 'xla', 'taps' or 'im2col'"),
+      ("model.conv", m.conv in CONVS, f"expected one of {', '.join(map(repr, CONVS))}"),
       ("optim.epochs", o.epochs >= 1, "must be >= 1"),
       ("optim.batch_size", o.batch_size >= 1 and o.batch_size % num_devices == 0,
        f"must be a positive multiple of the {num_devices} device(s)"),

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from mexp import labels, metrics, predict
-from mexp.io import files, long_videos
+from mexp.io import files, long_video_readers, long_videos
 
 
 def evaluate(model_workdir: str | os.PathLike, videos_dir: str | os.PathLike,
@@ -41,7 +41,7 @@ def evaluate(model_workdir: str | os.PathLike, videos_dir: str | os.PathLike,
     The results dict: protocol, per-kind spotting scores, recognition and STRS, per video, and
     what the reader skipped and fixed.
   """
-  report = long_videos.read_long_videos(layout, videos_dir, skip_invalid=skip_invalid)
+  report = long_video_readers.read_long_videos(layout, videos_dir, skip_invalid=skip_invalid)
   if not report.videos:
     raise FileNotFoundError(f"{videos_dir}: no {long_videos.NAMES[layout]} long video to spot")
   counts = {"micro": [0, 0, 0], "macro": [0, 0, 0]}  # tp, predicted, truth

@@ -28,7 +28,8 @@ from typing import Iterable, Iterator
 import cv2
 import numpy as np
 
-from mexp import predict, spotting
+from mexp import predictor as predictor_lib
+from mexp import spotting
 from mexp.io import frames as frames_io
 
 CAMERA_FPS = 30.0  # assumed when a camera reports no rate
@@ -85,7 +86,7 @@ def run(predictor, frames: Iterable[np.ndarray], fps: float, *, show: bool = Fal
   never wait for a classification.
 
   Args:
-    predictor: predict.load's model, or None to spot without classifying.
+    predictor: predictor_lib.load's model, or None to spot without classifying.
     frames: uint8 RGB frames in order (capture_frames(capture) for a camera or video).
     fps: their frame rate.
     show: draw an overlay window.
@@ -215,11 +216,11 @@ def _classify(predictor, inside, box, spotted: dict) -> dict:
       frames, box = frames[:, y0:y0 + h, x0:x0 + w], (0, 0, w, h)
     frames = np.repeat(frames[..., None], 3, axis=-1)
   try:
-    probs = predict.classify(predictor, frames, numbers, int(numbers[0]), int(numbers[-1]), box=box)
+    probs = predictor_lib.classify(predictor, frames, numbers, int(numbers[0]), int(numbers[-1]), box=box)
     best = int(np.argmax(probs))
     event.update(emotion=predictor.classes[best], probability=round(float(probs[best]), 4),
                  probabilities={c: round(float(q), 4) for c, q in zip(predictor.classes, probs)})
-  except predict.PredictError as e:
+  except predictor_lib.PredictError as e:
     event["error"] = str(e)
   return event
 
@@ -259,8 +260,8 @@ def main(argv=None) -> int:
       print(f"warning: {name} reports no frame rate; assuming {CAMERA_FPS:g} fps (set --fps)",
             file=sys.stderr)
   try:  # the input is usable: now the model (seconds to restore)
-    predictor = predict.load(args.workdir)
-  except predict.PredictError as e:
+    predictor = predictor_lib.load(args.workdir)
+  except predictor_lib.PredictError as e:
     capture.release()
     print(f"error: {e}", file=sys.stderr)
     return 2

@@ -117,8 +117,8 @@ def test_unknown_emotion_stops_the_read_naming_the_row(casme3_dir):
   write_book(casme3_dir / "labels" / SHEET, ROWS[:1] + [ROWS[1][:7] + ["joy"]])
   with pytest.raises(sheets.SheetError,
                      match=rf"{SHEET_RE} row 3 \(spNO.1/a_2\): unknown emotion 'joy'"):
-    sheets.read_casme3(casme3_dir)
-  report = sheets.read_casme3(casme3_dir, skip_invalid=True)
+    casme3.read_casme3(casme3_dir)
+  report = casme3.read_casme3(casme3_dir, skip_invalid=True)
   assert len(report.samples) == 1 and "unknown emotion 'joy'" in report.skipped[0]
 
 

@@ -98,8 +98,8 @@ def test_macro_rows_use_the_apex_when_offset_is_0(casme_sq_dir):
 def test_bad_rows_stop_the_read_or_are_skipped(casme_sq_dir, row, reason):
   write_book(casme_sq_dir / "labels" / SHEET, ROWS[:1] + [row])
   with pytest.raises(sheets.SheetError, match=rf"^{WHERE} row 2.*{re.escape(reason)}"):
-    sheets.read_casme_sq(casme_sq_dir)
-  report = sheets.read_casme_sq(casme_sq_dir, skip_invalid=True)
+    casme_sq.read_casme_sq(casme_sq_dir)
+  report = casme_sq.read_casme_sq(casme_sq_dir, skip_invalid=True)
   assert len(report.samples) == 1 and reason in report.skipped[0]
 
 

@@ -105,3 +105,10 @@ def trained_workdir(tiny_casme2, tmp_path_factory):
                           env={**os.environ, "PYTHONPATH": str(root)})
   assert result.returncode == 0, result.stderr[-2000:]
   return workdir, args, result
+
+
+def pytest_collection_modifyitems(items):
+  """Tests that need the trained workdir (a model trained in a subprocess) are slow too."""
+  for item in items:
+    if "trained_workdir" in getattr(item, "fixturenames", ()):
+      item.add_marker(pytest.mark.slow)

@@ -126,3 +126,4 @@ def test_pooled_auto_matches_xla_at_narrow_and_wide_widths():
     for a, b in zip(jax.grad(loss, argnums=(1, 2))(auto, x, kernel),
                     jax.grad(loss, argnums=(1, 2))(xla, x, kernel)):
       np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4)
+

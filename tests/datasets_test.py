@@ -21,6 +21,7 @@ def _subprocess(code: str) -> str:
   return result.stdout
 
 
+@pytest.mark.slow
 def test_casme2_build_then_data_source_in_a_fresh_process(casme2_dir, tmp_path):
   data_dir = tmp_path / "tfds"
   dataset, summary = build_lib.build("casme2", manual_dir=casme2_dir, data_dir=data_dir,
@@ -250,6 +251,7 @@ def test_a_clip_of_fewer_frames_than_a_model_needs_is_refused(casme2_dir):
                           "needs at least 3 (onset, apex, offset)")
 
 
+@pytest.mark.slow
 def test_two_builds_into_one_data_dir_at_once_both_end_well(casme2_dir, tmp_path):
   """The second waits for the first, then reuses its build (before the lock, one died with
   'Failed to finalize writing', its incomplete.* folder deleted by the other)."""

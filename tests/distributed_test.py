@@ -86,6 +86,7 @@ def _launch(port, count, *ids, timeout=3):
            str(count), "--process_id", str(i), "--distributed_timeout", str(timeout)] for i in ids]
 
 
+@pytest.mark.slow
 def test_start_up_failures_are_one_line_within_the_timeout(tmp_path):
   port = _free_port()
   start = time.time()
@@ -106,6 +107,7 @@ def test_start_up_failures_are_one_line_within_the_timeout(tmp_path):
   assert not Path("unused").exists()
 
 
+@pytest.mark.slow
 def test_processes_given_different_configs_stop_before_writing(tmp_path):
   port = _free_port()
   common = ["--workdir", str(tmp_path / "w"), "--coordinator_address", f"127.0.0.1:{port}",
@@ -177,6 +179,7 @@ def _two_processes(tiny, workdir, kill_at_step=None):
   return [p.returncode for p in procs], outs
 
 
+@pytest.mark.slow
 def test_two_processes_resume_after_kill_and_equal_one_process(tiny_casme2, tmp_path):
   one = tmp_path / "one"  # this pytest process: 2 virtual devices, 1 process
   assert run.main(tiny_experiment.get_config, _argv(tiny_casme2, one)) == 0

@@ -13,7 +13,7 @@ import pytest
 
 import casme_sq_test
 from mexp import predict, spotting_eval
-from mexp.io import casme_sq_lv, long_videos, samm_lv, sheets
+from mexp.io import casme_sq_lv, long_video_readers, long_videos, samm_lv, sheets
 from mexp.synthetic import casme_sq_lv as casme_twin
 from mexp.synthetic import cli
 from mexp.synthetic import samm_lv as samm_twin
@@ -188,7 +188,7 @@ def samm_lv_twin(tmp_path_factory):
 
 
 def test_samm_lv_twin_is_read_back(samm_lv_twin):
-  report = long_videos.read_long_videos("samm_lv", samm_lv_twin)
+  report = long_video_readers.read_long_videos("samm_lv", samm_lv_twin)
   (video,) = report.videos
   (_, subject, twin), = samm_twin.plan(1, 0, 3.2, 1)
   assert (video.subject, video.video, video.fps) == ("samm/006", "006_1", 200)
@@ -212,7 +212,7 @@ def casme_lv_twin(tmp_path_factory):
 
 
 def test_casme_sq_lv_twin_is_read_back(casme_lv_twin):
-  report = long_videos.read_long_videos("casme_sq_lv", casme_lv_twin)
+  report = long_video_readers.read_long_videos("casme_sq_lv", casme_lv_twin)
   (video,) = report.videos
   (_, _, twin), = casme_twin.plan(1, 0, 4.0, 1)
   assert (video.subject, video.video, video.fps) == ("casme_sq/s15", "15_0503", 30)
@@ -227,7 +227,7 @@ def test_casme_sq_lv_twin_is_read_back(casme_lv_twin):
 
 
 def test_evaluate_spots_each_video_at_its_database_rate(samm_lv_twin, monkeypatch):
-  truth = {v.path: v for v in long_videos.read_long_videos("samm_lv", samm_lv_twin).videos}
+  truth = {v.path: v for v in long_video_readers.read_long_videos("samm_lv", samm_lv_twin).videos}
   calls = []
 
   def perfect(workdir, path, *, fps, predictor):  # predict.predict, spotting the ground truth
@@ -260,13 +260,13 @@ def test_generic_ground_truth_json(tmp_path):
   write_video(tmp_path / "video01.avi", 30)
   (tmp_path / "ground_truth.json").write_text(json.dumps(
       {"fps": 50, "frames": 200, "videos": [{"file": "video01.avi", "events": [event]}]}))
-  (video,) = long_videos.read_long_videos("synthetic", tmp_path).videos
+  (video,) = long_video_readers.read_long_videos("synthetic", tmp_path).videos
   assert (video.subject, video.video, video.fps, video.path, video.frames) == (
       "synthetic/video01", "video01", 50.0, tmp_path / "video01.avi", ())
   assert video.expressions == (long_videos.Expression(
       10, None, 20, "micro", "happiness", "12", (), "ground_truth.json video 1 event 1"),)
   with pytest.raises(ValueError, match="unknown long-video layout 'lv'"):
-    long_videos.read_long_videos("lv", tmp_path)
+    long_video_readers.read_long_videos("lv", tmp_path)
 
 
 GOOD = {"onset": 2, "offset": 9, "kind": "micro"}
@@ -302,10 +302,10 @@ def test_ground_truth_json_errors_name_file_video_and_event(tmp_path, truth, mes
   text = truth if isinstance(truth, str) else json.dumps(truth)
   (tmp_path / "ground_truth.json").write_text(text)
   with pytest.raises(sheets.SheetError) as error:
-    long_videos.read_long_videos("synthetic", tmp_path)
+    long_video_readers.read_long_videos("synthetic", tmp_path)
   assert message in str(error.value) and "Traceback" not in str(error.value)
   if "event 2" in message:  # a bad event can be skipped, and is listed
-    report = long_videos.read_long_videos("synthetic", tmp_path, skip_invalid=True)
+    report = long_video_readers.read_long_videos("synthetic", tmp_path, skip_invalid=True)
     assert [len(v.expressions) for v in report.videos] == [1] and len(report.skipped) == 1
 
 
@@ -313,7 +313,7 @@ def test_ground_truth_json_names_a_missing_video(tmp_path):
   (tmp_path / "ground_truth.json").write_text(json.dumps(
       {"fps": 50, "videos": [{"file": "gone.avi", "events": []}]}))
   with pytest.raises(FileNotFoundError, match="ground_truth.json video 1: .*gone.avi not found"):
-    long_videos.read_long_videos("synthetic", tmp_path)
+    long_video_readers.read_long_videos("synthetic", tmp_path)
 
 
 def test_samm_lv_duplicate_row_is_refused_and_gaps_are_noted(samm_lv_dir):

@@ -69,8 +69,8 @@ def test_unknown_emotion_stops_the_read_naming_the_row(mmew_dir):
   write_sheet(mmew_dir / SHEET, ROWS[:1] + [ROWS[1][:6] + ["contempt", None]])
   with pytest.raises(sheets.SheetError,
                      match=r"MMEW_Micro_Exp\.xlsx row 3 \(S02/EP02\): unknown emotion 'contempt'"):
-    sheets.read_mmew(mmew_dir)
-  report = sheets.read_mmew(mmew_dir, skip_invalid=True)
+    mmew.read_mmew(mmew_dir)
+  report = mmew.read_mmew(mmew_dir, skip_invalid=True)
   assert len(report.samples) == 1 and "row 3 (S02/EP02): unknown emotion" in report.skipped[0]
 
 

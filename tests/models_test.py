@@ -86,7 +86,11 @@ def test_dropout_only_in_training():
 def test_parameter_count_and_flops():
   cfg = config_lib.ModelConfig(width_factor=1 / 32)
   model, params = _init(cfg)
-  assert models.parameter_count(params) == sum(p.size for p in jax.tree_util.tree_leaves(params))
+  # By hand: per stream 3x3x3 convs 1->4, 4->8; three shared 16->16; Dense 16->100->100->6.
+  streams = 2 * ((27 * 1 * 4 + 4) + (27 * 4 * 8 + 8))
+  shared = 3 * (27 * 16 * 16 + 16)
+  dense = (16 * 100 + 100) + (100 * 100 + 100) + (100 * 6 + 6)
+  assert models.parameter_count(params) == streams + shared + dense == 35_158
   x = jnp.zeros((1, 8, 16, 16, 1))
   # The first conv alone: 8*16*16 outputs x 4 channels x 27 taps x 2 flops, per stream.
   assert models.forward_gflops(model, params, x, x) > 2 * 8 * 16 * 16 * 4 * 27 * 2 / 1e9
@@ -313,3 +317,17 @@ def test_space_to_depth_runs_a_larger_clip_at_the_smaller_clips_cost():
   # Every stored pixel reaches the output: one changed pixel changes the logits.
   apply = lambda r: big.apply({"params": params}, r, sal, train=False)  # noqa: E731
   assert not np.allclose(apply(raw.at[:, 1, 15, 15, 0].add(5.0)), apply(raw), atol=1e-4)
+
+
+def test_golden_parameter_count_of_the_experiment_model():
+  """A change to the default model shows up here, to be updated on purpose: 274,018 parameters
+  for 6 classes at the stored 16x64x64 grey clips with 3-channel ststnet saliency."""
+  import sys
+  from pathlib import Path
+  sys.path.insert(0, str(Path(__file__).parent.parent / "experiments"))
+  import two_stream
+  model = models.TwoStream3DCNN(two_stream.get_config().model, 6)
+  raw, sal = jnp.zeros((1, 16, 64, 64, 1)), jnp.zeros((1, 16, 64, 64, 3))
+  params = jax.jit(lambda r, a, b: model.init(r, a, b, train=False)["params"])(
+      jax.random.key(0), raw, sal)
+  assert models.parameter_count(params) == 274_018

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from mexp import spotting
-from mexp.io import long_videos
+from mexp.io import long_video_readers
 from mexp.synthetic import joined, recording
 from mexp.synthetic import long_videos as lv
 from mexp.synthetic.faces import random_face
@@ -91,7 +91,7 @@ def test_a_shot_cut_is_a_new_face_never_a_movement():
 def test_joined_videos_are_read_as_synthetic_long_videos(tmp_path):
   out = joined.write_joined_videos(tmp_path / "joined", videos=1, seed=3, micro=1, fps=50.0)
   truth = json.loads((out / "ground_truth.json").read_text())
-  (video,) = long_videos.read_long_videos("synthetic", out).videos
+  (video,) = long_video_readers.read_long_videos("synthetic", out).videos
   (event,) = video.expressions
   assert event.kind == "micro" and 50 <= event.onset < event.offset
   assert truth["videos"][0]["frames"] == event.offset + 1 + int(1.5 * 50) + (

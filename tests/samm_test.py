@@ -140,8 +140,8 @@ def test_unknown_emotion_stops_the_read_naming_the_row(samm_dir):
   write_sheet(samm_dir / "annotations" / DATED, [ROWS[0], ROWS[1][:9] + ["Joy", 3, None]])
   with pytest.raises(sheets.SheetError,
                      match=rf"{DATED} row 16 \(007/007_3_1\): unknown emotion 'Joy'"):
-    sheets.read_samm(samm_dir)
-  report = sheets.read_samm(samm_dir, skip_invalid=True)
+    samm.read_samm(samm_dir)
+  report = samm.read_samm(samm_dir, skip_invalid=True)
   assert len(report.samples) == 1 and "row 16 (007/007_3_1): unknown emotion 'Joy'" in \
       report.skipped[0]
 

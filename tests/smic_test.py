@@ -78,8 +78,8 @@ def test_unknown_emotion_folder_stops_the_read_naming_it(smic_dir):
              range(1, 4))
   with pytest.raises(sheets.SheetError, match=r"HS/s2/micro/happy: unknown emotion 'happy'.*"
                                               r"\(the folder name\)"):
-    sheets.read_smic(smic_dir)
-  report = sheets.read_smic(smic_dir, skip_invalid=True)
+    smic.read_smic(smic_dir)
+  report = smic.read_smic(smic_dir, skip_invalid=True)
   assert len(report.samples) == 4 and report.skipped[0].startswith("HS/s2/micro/happy:")
 
 

@@ -52,6 +52,22 @@ def test_train_steps_lower_the_loss_on_a_tiny_batch():
   assert losses[-1] < 0.7 * losses[0], losses
 
 
+def test_golden_losses_of_three_steps():
+  """The tiny model's first three training losses on a fixed batch, keys and 2 devices: a change
+  to the model, the optimiser, the loss or the initialisation shows up here (update on purpose)."""
+  mesh = pipeline.data_mesh()
+  clips = _clips()
+  state = train.create_state(CONFIG, 3, clips, np.ones(3, np.float32), 10, jax.random.key(0))
+  step, _ = train.compile_steps(mesh, CONFIG, "median")
+  batch = pipeline.shard_batch(clips, np.arange(4), np.ones(4, np.float32), mesh)
+  losses = []
+  for i in range(3):
+    state, m = step(state, batch, jax.random.key(i))
+    loss_n, _, count, _ = np.asarray(m["sums"])
+    losses.append(loss_n / count)
+  np.testing.assert_allclose(losses, [1.2286687, 0.9923708, 0.9291672], rtol=2e-4)
+
+
 def test_folds_share_one_compiled_step():
   # Each fold builds its own state (own weights, class weights, key); with as many steps per
   # epoch, the jitted steps must not compile again for it.
@@ -242,6 +258,7 @@ def _experiment(tiny, workdir, script="tests/tiny_experiment.py", extra=()):
           "--workdir", str(workdir), *extra]
 
 
+@pytest.mark.slow
 def test_kill_minus_nine_then_rerun_equals_an_uninterrupted_run(tiny_casme2, tmp_path):
   env = {**os.environ, "PYTHONPATH": str(ROOT)}
   clean = subprocess.run(_experiment(tiny_casme2, tmp_path / "clean"), cwd=ROOT, env=env,

@@ -2,7 +2,7 @@
 
 Readers: SAMM-LV (mexp/io/samm_lv.py), CAS(ME)^2 long videos (mexp/io/casme_sq_lv.py), and the
 generic synthetic folder (`ground_truth.json` + video files, written by `python -m mexp.synthetic
-DIR --long_videos N`), all reached through `read_long_videos(layout, folder)`.
+DIR --long_videos N`), all reached through `long_video_readers.read_long_videos(layout, folder)`.
 
 An interval's kind (micro or macro) is the sheet's; MEGC's rule (micro: at most 0.5 s) is applied
 to the spotter's intervals, and rows whose sheet kind disagrees with it are counted in the notes.
@@ -272,26 +272,3 @@ def read_ground_truth(folder: str | os.PathLike, *, skip_invalid: bool = False) 
   notes = tuple(summary_notes(videos)) if videos else ()
   return LongVideoReport(database="synthetic", videos=videos, skipped=skipped, sheet=path,
                          tree=folder, notes=notes)
-
-
-def read_long_videos(layout: str, folder: str | os.PathLike, *,
-                     skip_invalid: bool = False) -> LongVideoReport:
-  """Reads the long videos of one layout.
-
-  Args:
-    layout: one of LAYOUTS ('synthetic': a ground_truth.json folder).
-    folder: the manual folder the database was unpacked into (or its synthetic twin).
-    skip_invalid: skip unusable rows (listed in the report) instead of failing.
-
-  Returns:
-    A LongVideoReport.
-  """
-  if layout == "synthetic":
-    return read_ground_truth(folder, skip_invalid=skip_invalid)
-  if layout == "samm_lv":
-    from mexp.io import samm_lv
-    return samm_lv.read_samm_lv(folder, skip_invalid=skip_invalid)
-  if layout == "casme_sq_lv":
-    from mexp.io import casme_sq_lv
-    return casme_sq_lv.read_casme_sq_lv(folder, skip_invalid=skip_invalid)
-  raise ValueError(f"unknown long-video layout {layout!r}; expected one of {', '.join(LAYOUTS)}")

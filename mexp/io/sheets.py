@@ -368,38 +368,6 @@ def read_casme(manual_dir: str | os.PathLike, *, skip_invalid: bool = False) -> 
   return dataclasses.replace(first, samples=samples, skipped=skipped)
 
 
-def read_samm(manual_dir: str | os.PathLike, *, skip_invalid: bool = False) -> SheetReport:
-  """Reads SAMM (`SAMM_*Micro_FACS_Codes*.xlsx` + `SAMM/{subject}/{Filename}/`): see io/samm.py."""
-  from mexp.io import samm
-  return samm.read_samm(manual_dir, skip_invalid=skip_invalid)
-
-
-def read_smic(manual_dir: str | os.PathLike, *, camera: str = "HS",
-              skip_invalid: bool = False) -> SheetReport:
-  """Reads SMIC (labels from `{camera}/sN/micro/{emotion}/` folders): see mexp/io/smic.py."""
-  from mexp.io import smic
-  return smic.read_smic(manual_dir, camera=camera, skip_invalid=skip_invalid)
-
-
-def read_casme3(manual_dir: str | os.PathLike, *, skip_invalid: bool = False) -> SheetReport:
-  """Reads CAS(ME)^3 Part A (worksheet `label` + `spNO.N/{video}/color/`): see io/casme3.py."""
-  from mexp.io import casme3
-  return casme3.read_casme3(manual_dir, skip_invalid=skip_invalid)
-
-
-def read_mmew(manual_dir: str | os.PathLike, *, skip_invalid: bool = False) -> SheetReport:
-  """Reads MMEW (`MMEW_Micro_Exp.xlsx` + `Micro_Expression/{emotion}/{Filename}/`): io/mmew.py."""
-  from mexp.io import mmew
-  return mmew.read_mmew(manual_dir, skip_invalid=skip_invalid)
-
-
-def read_casme_sq(manual_dir: str | os.PathLike, *, macro: bool = False,
-                  skip_invalid: bool = False) -> SheetReport:
-  """Reads CAS(ME)^2 short clips (`CAS(ME)^2code_final.xlsx` + `rawpic/`): see io/casme_sq.py."""
-  from mexp.io import casme_sq
-  return casme_sq.read_casme_sq(manual_dir, macro=macro, skip_invalid=skip_invalid)
-
-
 def check_unique(samples: list[Sample]) -> None:
   """A second sample of the same (subject, clip) is a SheetError naming both sources."""
   seen = {}

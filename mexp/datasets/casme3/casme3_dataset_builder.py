@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from mexp import labels
 from mexp.datasets import builder
-from mexp.io import sheets
+from mexp.io import casme3 as casme3_io
 
 
 class Casme3(builder.MicroExpressionBuilder):
@@ -22,4 +22,4 @@ class Casme3(builder.MicroExpressionBuilder):
   """
 
   def _read_sheet(self, manual_dir, skip_invalid):
-    return sheets.read_casme3(manual_dir, skip_invalid=skip_invalid)
+    return casme3_io.read_casme3(manual_dir, skip_invalid=skip_invalid)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from mexp import labels
 from mexp.datasets import builder
-from mexp.io import sheets
+from mexp.io import casme_sq as casme_sq_io
 
 
 class CasmeSq(builder.MicroExpressionBuilder):
@@ -23,7 +23,7 @@ class CasmeSq(builder.MicroExpressionBuilder):
   """
 
   def _read_sheet(self, manual_dir, skip_invalid):
-    return sheets.read_casme_sq(manual_dir, macro=self.MACRO, skip_invalid=skip_invalid)
+    return casme_sq_io.read_casme_sq(manual_dir, macro=self.MACRO, skip_invalid=skip_invalid)
 
 
 class CasmeSqAll(CasmeSq):

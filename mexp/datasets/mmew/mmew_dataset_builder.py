@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from mexp import labels
 from mexp.datasets import builder
-from mexp.io import sheets
+from mexp.io import mmew as mmew_io
 
 
 class Mmew(builder.MicroExpressionBuilder):
@@ -21,4 +21,4 @@ class Mmew(builder.MicroExpressionBuilder):
   """
 
   def _read_sheet(self, manual_dir, skip_invalid):
-    return sheets.read_mmew(manual_dir, skip_invalid=skip_invalid)
+    return mmew_io.read_mmew(manual_dir, skip_invalid=skip_invalid)

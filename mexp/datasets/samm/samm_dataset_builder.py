@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from mexp import labels
 from mexp.datasets import builder
-from mexp.io import sheets
+from mexp.io import samm as samm_io
 
 
 class Samm(builder.MicroExpressionBuilder):
@@ -21,4 +21,4 @@ class Samm(builder.MicroExpressionBuilder):
   """
 
   def _read_sheet(self, manual_dir, skip_invalid):
-    return sheets.read_samm(manual_dir, skip_invalid=skip_invalid)
+    return samm_io.read_samm(manual_dir, skip_invalid=skip_invalid)

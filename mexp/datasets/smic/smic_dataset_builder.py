@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from mexp import labels
 from mexp.datasets import builder
-from mexp.io import sheets
 from mexp.io import smic
 
 
@@ -23,7 +22,7 @@ class Smic(builder.MicroExpressionBuilder):
   """
 
   def _read_sheet(self, manual_dir, skip_invalid):
-    return sheets.read_smic(manual_dir, skip_invalid=skip_invalid)
+    return smic.read_smic(manual_dir, skip_invalid=skip_invalid)
 
   def _detect_face(self, report):
     return not smic.is_cropped(report.tree)  # the cropped tree is already face-aligned
