@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from mexp import predict, spotting_eval, synthetic
-from mexp.io import sheets
+from mexp.io import long_videos, sheets
 
 
 def get_config() -> dict:
@@ -29,6 +29,10 @@ def main(config: dict, argv=None) -> int:
     else:
       parser.add_argument(f"--{key}", type=type(value), default=value)
   args = parser.parse_args(argv)
+  if args.layout not in long_videos.LAYOUTS:
+    print(f"error: --layout {args.layout!r}: expected one of {', '.join(long_videos.LAYOUTS)}",
+          file=sys.stderr)
+    return 2
   videos = Path(args.videos)
   if args.layout == "synthetic" and not (videos / "ground_truth.json").exists():
     if videos.exists() and (not videos.is_dir() or any(videos.iterdir())):

@@ -4,6 +4,7 @@ stream (live) share."""
 from __future__ import annotations
 
 import dataclasses
+import json
 from pathlib import Path
 
 import cv2

@@ -349,6 +349,9 @@ def test_spotting_experiment_on_the_casme_sq_twin(trained_workdir, casme_lv_twin
   assert "[MEGC IoU>=0.5, CAS(ME)^2 long videos]" in out
   assert spotting.main(spotting.get_config(), ["--layout", "samm_lv"]) == 2
   assert "--layout samm_lv needs --manual_dir" in capsys.readouterr().err
+  assert spotting.main(spotting.get_config(), ["--layout", "nope", "--manual_dir", "x"]) == 2
+  assert "--layout 'nope': expected one of synthetic, samm_lv, casme_sq_lv" in \
+      capsys.readouterr().err
   (tmp_path / "mine").mkdir()  # the user's own videos, without ground truth
   (tmp_path / "mine" / "talk.avi").write_bytes(b"")
   assert spotting.main(spotting.get_config(), ["--videos", str(tmp_path / "mine")]) == 2

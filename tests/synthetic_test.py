@@ -125,6 +125,18 @@ def test_cli_defaults_to_casme2_and_refuses_a_full_folder(synthetic_dir, capsys)
   assert "--subjects must be 1..29 for SAMM" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("flags, message", [
+    (["--subjects", "0"], "--subjects 0: must be at least 1"),
+    (["--clips_per_emotion", "0"], "--clips_per_emotion 0: must be at least 1"),
+    (["--long_videos", "-1"], "--long_videos -1: must be at least 0"),
+    (["--long_videos", "2", "--micro", "-2"], "--micro -2: must be at least 0"),
+])
+def test_cli_refuses_counts_that_make_nothing(tmp_path, capsys, flags, message):
+  assert synthetic.main([str(tmp_path / "x")] + flags) == 2
+  assert capsys.readouterr().err.strip() == f"error: {message}"
+  assert not (tmp_path / "x").exists()
+
+
 def test_clips_and_long_videos_share_one_blink_and_frame_path():
   from mexp.synthetic import clips
   assert np.allclose(clips.blink_profile(10, 2, close=2),

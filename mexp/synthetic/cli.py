@@ -56,6 +56,12 @@ def main(argv=None) -> int:
                       help="recording conditions to leave out of long videos, comma-separated: "
                       + ",".join(f.name for f in dataclasses.fields(recording.Conditions)))
   args = parser.parse_args(argv)
+  for flag, value, least in (("--subjects", args.subjects, 1),
+                             ("--clips_per_emotion", args.clips_per_emotion, 1),
+                             ("--long_videos", args.long_videos, 0), ("--micro", args.micro, 0)):
+    if value is not None and value < least:
+      print(f"error: {flag} {value}: must be at least {least}", file=sys.stderr)
+      return 2
   names = [n for n in args.without.split(",") if n]
   unknown = sorted(set(names) - {f.name for f in dataclasses.fields(recording.Conditions)})
   if unknown:
