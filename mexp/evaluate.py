@@ -63,6 +63,16 @@ def _databases(clips: pipeline.Clips, index=None) -> str:
   return " + ".join(parts)
 
 
+def scheme(data: config_lib.DataConfig) -> str:
+  """The evaluation scheme in a few words, for every number's tag: 'LOSO CV', '5-fold
+  subject-wise CV' or 'cross-database'; when tuning, '..., VALIDATION subjects only'."""
+  folds = "LOSO CV" if data.folds == "loso" else f"{data.folds}-fold subject-wise CV"
+  if data.score_on == "validation":
+    side = "cross-database training side" if config_lib.test_datasets_of(data) else folds
+    return f"{side}, VALIDATION subjects only"
+  return "cross-database" if config_lib.test_datasets_of(data) else folds
+
+
 def protocol(config: config_lib.Config, clips: pipeline.Clips, n_folds: int,
              method: str | None = None, folds=None) -> str:
   """How every number of a run was obtained: folds, data, task, method and model selection."""
@@ -249,6 +259,7 @@ def _pooled(rows: list[dict], classes) -> dict:
   pred = np.concatenate([np.argmax(np.asarray(r["probabilities"]), 1) for r in rows])
   subjects = np.concatenate([r["subject"] for r in rows])
   summary = metrics.summarise(true, pred, subjects, classes)
+  summary["interval_95"] = metrics.subject_bootstrap(true, pred, subjects, len(classes))
   database_N = np.array([folds_lib.database_of(s) for s in subjects])
   if len(set(database_N)) > 1:
     summary["per_database"] = {
@@ -277,7 +288,8 @@ def report(config: config_lib.Config, clips: pipeline.Clips, folds, rows: list[d
   if histories:
     plots.curves(workdir / "curves.png", histories, text)
   return {
-      "protocol": text, "task": config.data.task, "classes": list(clips.classes),
+      "protocol": text, "scheme": scheme(config.data), "task": config.data.task,
+      "classes": list(clips.classes),
       "dropped_by_task": clips.dropped, "config": dataclasses.asdict(config), "metrics": summary,
       "folds": [{"name": f.name, "test_subjects": sorted(set(clips.subject_N[f.test].tolist())),
                  "n_train": len(f.train), "n_val": len(f.val), "n_test": len(f.test)}
@@ -300,9 +312,9 @@ def probe_only(config: config_lib.Config, clips: pipeline.Clips) -> dict:
 def table(results: dict) -> str:
   """The terminal report: every number with its protocol, and the floor beside it."""
   m, p = results["metrics"], results["protocol"]
-  cross = p.startswith("cross-database:")
-  tag = (f"[cross-database, {results['task']}, test database(s) only]" if cross else
-         f"[{p.split(' (')[0]}, {results['task']}, pooled over folds]")
+  how = results["scheme"]
+  tag = (f"[{how}, {results['task']}, test database(s) only]" if how == "cross-database" else
+         f"[{how}, {results['task']}, pooled over folds]")
   fl = results.get("floor")
   lines = [f"protocol: {p}"]
   if fl:
@@ -313,6 +325,12 @@ def table(results: dict) -> str:
   for name in ("uf1", "uar", "accuracy"):
     floor_value = f"{fl['metrics'][name]:>7.3f}" if fl else " " * 7
     lines.append(f"{name.upper():<10} {m[name]:>7.3f} {floor_value}  {tag}")
+  if "interval_95" in m:  # results.json written before intervals existed has none
+    lines.append("95% intervals, from resampling the test subjects (1,000 times): " + ", ".join(
+        f"{name.upper()} [{m['interval_95'][name][0]:.3f}, {m['interval_95'][name][1]:.3f}]"
+        + (f" (floor [{fl['metrics']['interval_95'][name][0]:.3f}, "
+           f"{fl['metrics']['interval_95'][name][1]:.3f}])" if fl else "")
+        for name in ("uf1", "uar")))
   if "per_database" in m:
     lines.append("per database, its clips' pooled test predictions (UF1 / UAR"
                  + (", floor's UF1 / UAR):" if fl else "):"))

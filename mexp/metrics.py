@@ -68,6 +68,44 @@ def summarise(true_N, pred_N, subject_N, classes: tuple[str, ...]) -> dict:
   }
 
 
+def subject_bootstrap(true_N, pred_N, subject_N, num_classes: int, *, resamples: int = 1000,
+                      seed: int = 0, level: float = 0.95) -> dict[str, list[float]]:
+  """Percentile intervals of the pooled UF1 and UAR from resampling the test subjects.
+
+  Subjects, not clips, are drawn with replacement (a subject's clips are not independent of each
+  other); each resample pools the drawn subjects' predictions and recomputes both metrics over
+  the classes present in it.
+
+  Args:
+    true_N, pred_N: true and predicted class ids.
+    subject_N: subject of each prediction.
+    num_classes: K.
+    resamples: how many bootstrap samples.
+    seed: the resampling's seed.
+    level: the interval's coverage.
+
+  Returns:
+    {'uf1': [low, high], 'uar': [low, high], 'resamples': n, 'subjects': S}.
+  """
+  true_N, pred_N, subject_N = map(np.asarray, (true_N, pred_N, subject_N))
+  names, which_N = np.unique(subject_N, return_inverse=True)
+  confusions_SxKxK = np.zeros((len(names), num_classes, num_classes), np.int64)
+  np.add.at(confusions_SxKxK, (which_N, true_N, pred_N), 1)
+  draws_RxS = np.random.default_rng(seed).integers(0, len(names), (resamples, len(names)))
+  counts_RxS = np.stack([np.bincount(d, minlength=len(names)) for d in draws_RxS])
+  pooled_RxKxK = np.einsum("rs,skl->rkl", counts_RxS, confusions_SxKxK)
+  tp_RxK = np.einsum("rkk->rk", pooled_RxKxK).astype(np.float64)
+  support_RxK, predicted_RxK = pooled_RxKxK.sum(2), pooled_RxKxK.sum(1)
+  present = support_RxK > 0
+  with np.errstate(invalid="ignore", divide="ignore"):
+    f1 = np.where(present, 2 * tp_RxK / (support_RxK + predicted_RxK), np.nan)
+    recall = np.where(present, tp_RxK / support_RxK, np.nan)
+  tail = 100 * (1 - level) / 2
+  out = {name: [float(v) for v in np.percentile(np.nanmean(x, 1), [tail, 100 - tail])]
+         for name, x in (("uf1", f1), ("uar", recall))}
+  return {**out, "resamples": resamples, "subjects": len(names)}
+
+
 def interval_iou(a: tuple[int, int], b: tuple[int, int]) -> float:
   """IoU of two inclusive frame intervals (onset, offset)."""
   inter = min(a[1], b[1]) - max(a[0], b[0]) + 1

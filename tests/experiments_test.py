@@ -314,3 +314,18 @@ def test_protocol_says_how_the_deep_config_was_chosen(experiments):
                        "test subjects, test predictions pooled over folds")
   assert "chosen" not in evaluate.protocol(config, clips, 2, method="linear probe")
   assert "chosen" not in evaluate.protocol(dataclasses.replace(config, selection=""), clips, 2)
+
+
+def test_the_table_reads_structured_fields_not_its_own_protocol_text():
+  from mexp import evaluate
+  metric = {"uf1": 0.5, "uar": 0.5, "accuracy": 0.5}
+  results = {"protocol": "anything at all (free text)", "scheme": "cross-database",
+             "task": "megc3", "metrics": {**metric, "per_class": {}, "absent_classes": []},
+             "dropped_by_task": {}}
+  assert "UF1          0.500          [cross-database, megc3, test database(s) only]" in \
+      evaluate.table(results)
+  data = config_lib.DataConfig(folds="5", score_on="validation")
+  assert evaluate.scheme(data) == "5-fold subject-wise CV, VALIDATION subjects only"
+  assert evaluate.scheme(config_lib.DataConfig(dataset="casme2", test_dataset="samm")) == \
+      "cross-database"
+  assert evaluate.scheme(config_lib.DataConfig(folds="loso")) == "LOSO CV"

@@ -80,3 +80,26 @@ def test_strs_as_the_organisers_compute_it():
   assert score == pytest.approx(1 / 3)  # surprise had no TP: 0.5 * (1 + 1 + 0) / 3
   assert metrics.strs(0.5, [], [], truth_classes) == 0.0
   assert metrics.strs(1.0, [0, 0], [0, 1], [0, 1]) == pytest.approx((2 / 3 + 0) / 2)
+
+
+def test_subject_bootstrap_known_answers_and_a_plain_loop():
+  rng = np.random.default_rng(0)
+  subjects = np.repeat([f"s{i}" for i in range(6)], 5)
+  true = rng.integers(0, 3, 30)
+  perfect = metrics.subject_bootstrap(true, true, subjects, 3, resamples=200)
+  assert perfect["uf1"] == [1.0, 1.0] and perfect["uar"] == [1.0, 1.0]
+  assert perfect["subjects"] == 6 and perfect["resamples"] == 200
+  one = metrics.subject_bootstrap(true, (true + 1) % 3, np.full(30, "s"), 3, resamples=50)
+  assert one["uf1"] == [0.0, 0.0]  # one subject: every resample is the same set
+  pred = np.where(rng.random(30) < 0.7, true, rng.integers(0, 3, 30))
+  got = metrics.subject_bootstrap(true, pred, subjects, 3, resamples=300, seed=4)
+  assert got == metrics.subject_bootstrap(true, pred, subjects, 3, resamples=300, seed=4)
+  assert got["uf1"][0] <= metrics.uf1(true, pred, 3) <= got["uf1"][1]
+  # The same resamples, drawn and pooled one at a time.
+  draws = np.random.default_rng(4).integers(0, 6, (300, 6))
+  names = np.unique(subjects)
+  values = []
+  for d in draws:
+    keep = np.concatenate([np.flatnonzero(subjects == names[i]) for i in d])
+    values.append(metrics.uf1(true[keep], pred[keep], 3))
+  np.testing.assert_allclose(got["uf1"], np.percentile(values, [2.5, 97.5]))
