@@ -253,18 +253,32 @@ def test_a_clip_of_fewer_frames_than_a_model_needs_is_refused(casme2_dir):
 
 @pytest.mark.slow
 def test_two_builds_into_one_data_dir_at_once_both_end_well(casme2_dir, tmp_path):
-  """The second waits for the first, then reuses its build (before the lock, one died with
-  'Failed to finalize writing', its incomplete.* folder deleted by the other)."""
+  """Both wait while the lock is held; then one builds and the other reuses its build (before
+  the lock, one died with 'Failed to finalize writing', its incomplete.* deleted by the other)."""
+  import fcntl
+  import time
+  from mexp.datasets import Casme2
   data_dir = tmp_path / "tfds"
+  data_dir.mkdir()
+  lock = open(data_dir / f".casme2-{TINY}-{Casme2.VERSION}.lock", "a")
+  fcntl.flock(lock, fcntl.LOCK_EX)  # held here until both builds are waiting on it
   code = ("import sys, mexp.datasets.build as b; d, s = b.build('casme2', manual_dir=sys.argv[1], "
           f"data_dir=sys.argv[2], config={TINY!r}); print(s.splitlines()[0])")
   env = {**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent)}
   procs = [subprocess.Popen([sys.executable, "-c", code, str(casme2_dir), str(data_dir)], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
            for _ in range(2)]
+  errs = [p.stderr for p in procs]
+  waiting = [False, False]
+  deadline = time.time() + 120
+  while not all(waiting) and time.time() < deadline:
+    for i, err in enumerate(errs):
+      if not waiting[i] and "waiting for another build of casme2" in err.readline():
+        waiting[i] = True
+  fcntl.flock(lock, fcntl.LOCK_UN)
+  lock.close()
   outs = [p.communicate(timeout=300) for p in procs]
-  assert [p.returncode for p in procs] == [0, 0], [err[-1000:] for _, err in outs]
+  assert all(waiting) and [p.returncode for p in procs] == [0, 0], [e[-1000:] for _, e in outs]
   firsts = sorted(out.strip().splitlines()[-1].split()[0] for out, _ in outs)
   assert firsts == ["built", "reused"]
-  assert any("waiting for another build of casme2" in err for _, err in outs)
   assert not list((data_dir / "casme2").glob(f"{TINY}/incomplete.*"))
