@@ -256,13 +256,10 @@ def fit(config: config_lib.Config, clips: pipeline.Clips, train_idx: np.ndarray,
         bar.update(1)
       if step % spe == 0:  # epoch end: the one host read of the epoch's sums
         record = epoch_record(epoch + 1, step, np.asarray(epoch_sums), float(schedule(step - 1)))
-        # The loss was measured before each step's update: the parameters themselves too.
-        bad = ("" if np.isfinite(record["train_loss"]) else
-               f"training loss is {record['train_loss']}") or checkpoints.non_finite(state.params)
-        if bad:
+        if not np.isfinite(record["train_loss"]):
           mngr.close()
           raise NonFiniteLossError(
-              f"{fold_dir.name}: {bad} at epoch {epoch + 1}; "
+              f"{fold_dir.name}: training loss is {record['train_loss']} at epoch {epoch + 1}; "
               "lower --learning_rate (or check the data for NaN/inf)")
         if len(val_idx):
           probs = predict(evaluate, state, clips, val_idx, batch, mesh, fold_dir.name)
@@ -282,6 +279,7 @@ def fit(config: config_lib.Config, clips: pipeline.Clips, train_idx: np.ndarray,
                 + ", ".join(f"{k} {v:.4g}" for k, v in record.items()
                             if k not in ("epoch", "step")), flush=True)
       if step % config.checkpoint_every == 0 or step == total:
+        _check_params(state, fold_dir, mngr, step)
         checkpoints.save(mngr, step, {"state": state, "epoch_sums": epoch_sums})
       if stop_after_steps is not None and step >= stop_after_steps:
         mngr.close()
@@ -291,9 +289,19 @@ def fit(config: config_lib.Config, clips: pipeline.Clips, train_idx: np.ndarray,
   if bar:
     bar.close()
   if mngr.latest_step() != total:
+    _check_params(state, fold_dir, mngr, total)
     checkpoints.save(mngr, total, {"state": state, "epoch_sums": epoch_sums})
   mngr.close()
   return state, history
+
+
+def _check_params(state, fold_dir: Path, mngr, step: int) -> None:
+  """NonFiniteLossError before a checkpoint of non-finite parameters is written: the loss is
+  measured before each step's update, so it does not see what the last update did."""
+  if bad := checkpoints.non_finite(state.params):
+    mngr.close()
+    raise NonFiniteLossError(f"{fold_dir.name}: {bad} at step {step}; lower --learning_rate (or "
+                             "check the data for NaN/inf)")
 
 
 def restore_state(config: config_lib.Config, clips: pipeline.Clips, checkpoint_dir: Path,

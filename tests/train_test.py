@@ -382,3 +382,13 @@ def test_diverged_parameters_are_caught_when_the_loss_still_looks_finite(tmp_pat
   with pytest.raises(train.NonFiniteLossError, match=r"fold_x: \d+ of 8 clips have non-finite "
                      "probabilities .*lower --learning_rate"):
     train.predict(evaluate, state, _clips(), np.arange(8), 4, mesh, "fold_x")
+
+
+def test_parameters_left_non_finite_by_the_last_step_stop_the_fit(tmp_path):
+  """A rate past float32's range: the one step's loss is finite, its update is not."""
+  huge = dataclasses.replace(CONFIG, optim=dataclasses.replace(
+      CONFIG.optim, learning_rate=1e39, epochs=1, batch_size=8))
+  with pytest.raises(train.NonFiniteLossError, match=r"inf: non-finite values in \['.*'\]\['.*'\] "
+                     r"at step 1; lower --learning_rate"):
+    _fit(pipeline.data_mesh(), tmp_path, "inf", config=huge)
+  assert not (tmp_path / "inf" / "checkpoints" / "1").exists()  # nothing saved from it
