@@ -106,7 +106,8 @@ def predict(workdir, path, *, onset=None, offset=None, fps=None,
   head = [(n, stream.shrink(f)[0])
           for n, f in itertools.islice(frames, int(WHOLE_CLIP_SECONDS * fps) + 1)]
   if len(head) <= WHOLE_CLIP_SECONDS * fps:
-    return dict(result, frames=len(head), missing_frames=_gaps([n for n, _ in head]),
+    missing = frames_io.missing_runs([n for n, _ in head])
+    return dict(result, frames=len(head), missing_frames=[list(r) for r in missing],
                 events=[_classified(
                     predictor, path, head, head[0][0], head[-1][0],
                     f"whole input: at most {WHOLE_CLIP_SECONDS:g} s, taken as one clip",
@@ -138,12 +139,7 @@ def predict(workdir, path, *, onset=None, offset=None, fps=None,
               face_frames=int(timings["face_frames"]),
               head_moving_frames=int(timings["moving_frames"]),
               no_face=[[numbers[a], numbers[b]] for a, b in timings["no_face"]],
-              missing_frames=_gaps(numbers))
-
-
-def _gaps(numbers: list[int]) -> list[list[int]]:
-  """[first, last] of each run of frame numbers missing between the ones read."""
-  return [[a + 1, b - 1] for a, b in zip(numbers, numbers[1:]) if b > a + 1]
+              missing_frames=[list(r) for r in frames_io.missing_runs(numbers)])
 
 
 def _classified(predictor: Predictor, path, kept: list, on: int, off: int, source: str,

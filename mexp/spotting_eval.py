@@ -95,7 +95,6 @@ def evaluate(model_workdir: str | os.PathLike, videos_dir: str | os.PathLike,
       "spotting": spotting, "recognition": recognition,
       "strs": strs,
       "unmapped_tps": unmapped,  # micro TPs whose emotion the model's task has no class for
-      "micro_tps": counts["micro"][0],
       "seconds_per_video": round(seconds / len(report.videos), 2),
       "ground_truth": {"intervals": {k: v[2] for k, v in counts.items()},
                        "notes": list(report.notes), "skipped": report.skipped,
@@ -119,7 +118,7 @@ def table(results: dict) -> str:
     lines.append(f"{kind} spotting: F1 {s['f1']:.3f}  recall {s['recall']:.3f}  precision "
                  f"{s['precision']:.3f}  (TP {s['tp']}, FP {s['fp']}, FN {s['fn']})  {tag}")
   rec = results["recognition"]
-  tps = results.get("micro_tps", results["spotting"]["micro"]["tp"])
+  tps = results["spotting"]["micro"]["tp"]
   why = ("no micro TP to score" if not tps else
          f"undefined: none of the {tps} micro TP(s) has an emotion label the task maps")
   lines.append(f"recognition on micro TPs: UF1 {rec['uf1']:.3f}  UAR {rec['uar']:.3f}  "

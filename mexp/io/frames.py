@@ -181,6 +181,11 @@ def _video_frames(path: Path, capture) -> Iterator[tuple[int, np.ndarray]]:
 PLAUSIBLE_FPS = (1.0, 2000.0)
 
 
+def missing_runs(numbers: list[int]) -> list[tuple[int, int]]:
+  """(first, last) of each run of frame numbers missing between sorted `numbers`."""
+  return [(a + 1, b - 1) for a, b in zip(numbers, numbers[1:]) if b > a + 1]
+
+
 def fps_error(fps: float, flag: str = "--fps") -> str | None:
   """Why `fps` given by a user cannot be a frame rate (NaN, zero, negative, implausible), or None."""
   if not (np.isfinite(fps) and PLAUSIBLE_FPS[0] <= fps <= PLAUSIBLE_FPS[1]):

@@ -134,9 +134,10 @@ def gap_notes(videos: list[LongVideo]) -> list[str]:
   notes = []
   for v in videos:
     numbers = [n for n, _ in v.frames]
-    missing = [n for a, b in zip(numbers, numbers[1:]) for n in range(a + 1, b)]
-    if missing:
-      notes.append(f"{v.path}: frame(s) {sheets._ranges(missing)} missing ({len(missing)} of "
+    runs = frames_io.missing_runs(numbers)
+    if runs:
+      text = ",".join(str(a) if a == b else f"{a}-{b}" for a, b in runs)
+      notes.append(f"{v.path}: frame(s) {text} missing ({sum(b - a + 1 for a, b in runs)} of "
                    f"{numbers[-1] - numbers[0] + 1}): the spotter reads the frames on either side "
                    "of a gap as neighbours (at 100 fps or more, a sudden change across it is "
                    "taken for a cut, not a movement)")
