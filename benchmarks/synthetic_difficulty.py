@@ -35,8 +35,8 @@ def main() -> None:
   import tensorflow_datasets as tfds
   data = config_lib.DataConfig()
   dataset, _ = build_lib.prepare(data)
-  source = tfds.data_source(f"{data.dataset}/{data.builder_config}", data_dir=config_lib.data_dir_of(data),
-                            split="train")
+  source = tfds.data_source(f"{data.dataset}/{data.builder_config}",
+                            data_dir=build_lib.data_dir_of(data), split="train")
   examples = [source[i] for i in range(len(source))]
   labels = np.array([x["emotion"] for x in examples])
   subjects = np.array([x["subject"] for x in examples])

@@ -4,7 +4,9 @@ Run: python experiments/two_stream.py [--variant raw_only|saliency_only|seed_med
                                       [--manual_dir CASME2_DIR]
 Without --manual_dir it trains on the synthetic CASME II twin (generated and built once). Every
 run also reports the floor (experiments/linear_probe.py) on the same folds. To tune, score
-validation subjects from the training side instead: --val_subjects 1 --score_on validation.
+validation subjects from the training side instead:
+--config.data.val_subjects=1 --config.data.score_on=validation. Any field of the config is set by
+its dotted path (--config.optim.epochs=60); see docs/results.md for why the default is what it is.
 """
 
 import dataclasses

@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
-import types
-import typing
 
-from mexp import labels
+from mexp import config_io, databases, labels
 
 
 @dataclasses.dataclass(frozen=True)
@@ -37,13 +34,9 @@ class DataConfig:
   score_on: str = "test"
 
 
-# Named unions of databases.
-COMPOSITES = {"megc2019": ("casme2", "samm", "smic")}
-
-
 def _names(text: str | None) -> tuple[str, ...]:
   names = [n.strip() for n in (text or "").split(",") if n.strip()]
-  return tuple(m for n in names for m in COMPOSITES.get(n, (n,)))
+  return tuple(m for n in names for m in databases.COMPOSITES.get(n, (n,)))
 
 
 def datasets_of(data: DataConfig) -> tuple[str, ...]:
@@ -91,24 +84,6 @@ def manual_dir_of(data: DataConfig, name: str) -> str | None:
                      f"{','.join(f'{n}=DIR' for n in datasets_of(data))})")
   return entries[name]
 
-
-def synthetic_suffix(data: DataConfig) -> str:
-  """'' for the default twins (8 subjects, seed 0), else '_4subjects_seed3': other twins get
-  other folders, so a twin is never reused for another size or seed."""
-  if (data.synthetic_subjects, data.synthetic_seed) == (8, 0):
-    return ""
-  return f"_{data.synthetic_subjects}subjects_seed{data.synthetic_seed}"
-
-
-def data_dir_of(data: DataConfig) -> str:
-  """Where the built datasets live; the synthetic twins never share a folder with real data."""
-  if data.data_dir is not None:
-    return data.data_dir
-  return "data/tfds" if data.manual_dir else f"data/tfds_synthetic{synthetic_suffix(data)}"
-
-
-# The registered TFDS builders (mexp.datasets.NAMES, which a test holds equal to these).
-NAMES = ("casme2", "casme", "samm", "smic", "casme3", "mmew", "casme_sq", "casme_sq_all")
 
 # 3D convolution implementations (conv3d.IMPLS, whose keys a test holds equal to these), or
 # 'auto': XLA's on GPU/TPU, the fastest measured one on CPU.
@@ -219,58 +194,18 @@ class Config:
   final_model: bool = True  # also fit one model on all subjects, for predict/stream
   # How this configuration was chosen, printed in the deep model's protocol line ('' = unsaid).
   selection: str = ""
+  # What the command line changed, as given ('--config.optim.epochs=1'); a record, not a setting.
+  overrides: tuple[str, ...] = ()
 
 
-_NESTED = {"data": DataConfig, "model": ModelConfig, "optim": OptimConfig,
-           "augment": AugmentConfig, "probe": ProbeConfig}
-
-# The command-line flag behind a field (mexp.run), so that an error names what the user typed.
-FLAGS = {"data.dataset": "--dataset", "data.synthetic_subjects": "--synthetic_subjects",
-         "data.synthetic_seed": "--synthetic_seed", "data.test_dataset": "--test_dataset",
-         "data.manual_dir": "--manual_dir", "data.folds": "--folds",
-         "data.val_subjects": "--val_subjects",
-         "data.score_on": "--score_on", "data.task": "--task",
-         "optim.epochs": "--epochs", "optim.batch_size": "--batch_size",
-         "optim.learning_rate": "--learning_rate", "model.width_factor": "--width_factor",
-         "seed": "--seed", "workdir": "--workdir"}
+# The short flags of mexp.run: aliases of these fields. Every other field is set by its path.
+ALIASES = {"data.dataset": "--dataset", "data.manual_dir": "--manual_dir",
+           "data.data_dir": "--data_dir", "workdir": "--workdir"}
 
 
-def _tuples(value):
-  return tuple(_tuples(v) for v in value) if isinstance(value, list) else value
-
-
-def _matches(value, hint) -> bool:
-  origin, args = typing.get_origin(hint), typing.get_args(hint)
-  if origin in (typing.Union, types.UnionType):
-    return any(_matches(value, a) for a in args)
-  if origin is tuple:
-    if not isinstance(value, tuple):
-      return False
-    if len(args) == 2 and args[1] is Ellipsis:
-      return all(_matches(v, args[0]) for v in value)
-    return len(value) == len(args) and all(map(_matches, value, args))
-  if hint is type(None):
-    return value is None
-  if hint in (int, float):  # an int is a valid float; a bool is neither
-    return isinstance(value, (int, float) if hint is float else int) and not isinstance(value, bool)
-  return isinstance(value, hint)
-
-
-def _type_name(hint) -> str:
-  return hint.__name__ if typing.get_origin(hint) is None and hasattr(hint, "__name__") \
-      else str(hint)
-
-
-def _check_types(obj, prefix: str = "") -> None:
-  """Raises ValueError naming the first field whose value is not of its annotated type."""
-  hints = typing.get_type_hints(type(obj))
-  for field in dataclasses.fields(obj):
-    name, value, hint = prefix + field.name, getattr(obj, field.name), hints[field.name]
-    ok = isinstance(value, hint) if dataclasses.is_dataclass(hint) else _matches(value, hint)
-    if not ok:
-      raise ValueError(f"{name} must be {_type_name(hint)}, got {type(value).__name__} {value!r}")
-    if dataclasses.is_dataclass(hint):
-      _check_types(value, name + ".")
+def flag(key: str) -> str:
+  """The command-line flag that sets a field: '--dataset', or '--config.optim.epochs'."""
+  return ALIASES.get(key, "--config." + key)
 
 
 def from_dict(d: dict) -> Config:
@@ -282,25 +217,7 @@ def from_dict(d: dict) -> Config:
     ValueError: naming any key this version of Config does not have, or a value of the wrong
       type (e.g. "optim.epochs must be int, got str '40'").
   """
-  if not isinstance(d, dict):
-    raise ValueError(f"expected an object of config keys, got {type(d).__name__}")
-  kwargs = {}
-  for key, value in d.items():
-    if key not in Config.__dataclass_fields__:
-      raise ValueError(f"unknown config key {key!r}")
-    if key in _NESTED:
-      cls = _NESTED[key]
-      if not isinstance(value, dict):
-        raise ValueError(f"{key} must be an object of {cls.__name__} keys, got "
-                         f"{type(value).__name__} {value!r}")
-      unknown = set(value) - set(cls.__dataclass_fields__)
-      if unknown:
-        raise ValueError(f"unknown {key} config key(s) {sorted(unknown)}")
-      value = cls(**{k: _tuples(v) for k, v in value.items()})
-    kwargs[key] = value
-  config = Config(**kwargs)
-  _check_types(config)
-  return config
+  return config_io.from_dict(Config, d)
 
 
 def _folds_error(folds: str) -> str | None:
@@ -309,21 +226,21 @@ def _folds_error(folds: str) -> str | None:
   try:
     k = int(folds)
   except ValueError:
-    return f"--folds {folds!r}: expected 'loso' or a number of folds"
-  return None if k >= 2 else f"--folds {k}: choose at least 2 folds (or 'loso')"
+    return f"--config.data.folds {folds!r}: expected 'loso' or a number of folds"
+  return None if k >= 2 else f"--config.data.folds {k}: choose at least 2 folds (or 'loso')"
 
 
 def _datasets_error(d: DataConfig) -> str | None:
   train, test = _names(d.dataset), _names(d.test_dataset)
-  for flag, names in (("--dataset", train), ("--test_dataset", test)):
-    unknown = [n for n in names if n not in NAMES]
-    if unknown or (flag == "--dataset" and not names) or len(set(names)) != len(names):
-      value = d.dataset if flag == "--dataset" else d.test_dataset
-      return (f"{flag} {value!r}: expected builder names joined by ',' (each once), or "
-              f"{', '.join(COMPOSITES)}; builders: {', '.join(NAMES)}")
+  for key, names in (("data.dataset", train), ("data.test_dataset", test)):
+    unknown = [n for n in names if n not in databases.NAMES]
+    if unknown or (key == "data.dataset" and not names) or len(set(names)) != len(names):
+      value = d.dataset if key == "data.dataset" else d.test_dataset
+      return (f"{flag(key)} {value!r}: expected builder names joined by ',' (each once), or "
+              f"{', '.join(databases.COMPOSITES)}; builders: {', '.join(databases.NAMES)}")
   if set(train) & set(test):
-    return (f"--test_dataset {d.test_dataset!r}: {', '.join(sorted(set(train) & set(test)))} is "
-            "also a training database")
+    both = ", ".join(sorted(set(train) & set(test)))
+    return f"{flag('data.test_dataset')} {d.test_dataset!r}: {both} is also a training database"
   if d.manual_dir is not None:
     try:
       entries = parse_manual_dir(d.manual_dir)
@@ -352,7 +269,7 @@ def validate(config: Config, num_devices: int = 1) -> None:
     config: the run's config.
     num_devices: the devices that the global batch is split over.
   """
-  _check_types(config)
+  config_io.check_types(config)
   if error := _folds_error(config.data.folds):
     raise ValueError(error)
   d, m, o, a, p = config.data, config.model, config.optim, config.augment, config.probe
@@ -362,7 +279,7 @@ def validate(config: Config, num_devices: int = 1) -> None:
       ("data.val_subjects", d.val_subjects >= 0, "must be >= 0"),
       ("data.score_on", d.score_on in ("test", "validation"), "expected 'test' or 'validation'"),
       ("data.val_subjects", d.score_on == "test" or d.val_subjects >= 1,
-       "must be >= 1 with --score_on validation (the subjects it scores)"),
+       "must be >= 1 with --config.data.score_on validation (the subjects it scores)"),
       ("data.task", d.task in labels.TASKS, f"expected one of {', '.join(labels.TASKS)}"),
       ("data.synthetic_subjects", d.synthetic_subjects >= 2, "must be >= 2"),
       ("data.synthetic_seed", d.synthetic_seed >= 0, "must be >= 0"),
@@ -433,20 +350,10 @@ def validate(config: Config, num_devices: int = 1) -> None:
       value = config
       for part in key.split("."):
         value = getattr(value, part)
-      raise ValueError(f"{FLAGS.get(key, key)} {value!r}: {requirement}")
-
-
-def _leaves(d: dict, prefix: str = "") -> dict:
-  out = {}
-  for key, value in d.items():
-    out.update(_leaves(value, f"{prefix}{key}.") if isinstance(value, dict)
-               else {prefix + key: value})
-  return out
+      raise ValueError(f"{flag(key)} {value!r}: {requirement}")
 
 
 def differences(saved: Config, current: Config,
-                ignore: tuple[str, ...] = ("workdir",)) -> list[str]:
+                ignore: tuple[str, ...] = ("workdir", "overrides")) -> list[str]:
   """'key old -> new' (dotted keys, JSON values) for every field that differs, except `ignore`."""
-  a, b = (_leaves(json.loads(json.dumps(dataclasses.asdict(c)))) for c in (saved, current))
-  return [f"{k} {json.dumps(a[k])} -> {json.dumps(b[k])}" for k in a
-          if k not in ignore and a[k] != b[k]]
+  return config_io.differences(saved, current, ignore)

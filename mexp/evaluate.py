@@ -160,8 +160,8 @@ def cross_validate(config: config_lib.Config, clips: pipeline.Clips, *,
   check_inputs(config.model, clips)
   folds = folds_lib.folds_for(config.data, clips.subject_N, config.seed)
   if config.optim.batch_size > len(clips.label_N):  # before config.json: a corrected command
-    raise ValueError(f"--batch_size {config.optim.batch_size}: larger than the dataset "
-                     f"({len(clips.label_N)} clips); every batch would be mostly padding")
+    raise ValueError(f"--config.optim.batch_size {config.optim.batch_size}: larger than the "
+                     f"dataset ({len(clips.label_N)} clips); every batch would be mostly padding")
   writer = distributed.is_writer()  # process 0 writes the files; every process trains
   workdir = _checked_workdir(config, writer)  # written only once the run is valid
   steps = train.compile_steps(mesh, config, clips.saliency_kind)
@@ -221,8 +221,8 @@ def cross_validate(config: config_lib.Config, clips: pipeline.Clips, *,
 
 def _out_of_memory(error: Exception, config: config_lib.Config, workdir: Path,
                    writer: bool) -> None:
-  """A ValueError naming --batch_size for a device out of memory; when nothing was trained yet,
-  the workdir is removed again, so that the corrected command starts there."""
+  """A ValueError naming the batch size for a device out of memory; when nothing was trained
+  yet, the workdir is removed again, so that the corrected command starts there."""
   text = str(error)
   if "RESOURCE_EXHAUSTED" not in text and "Out of memory" not in text:
     return
@@ -233,8 +233,8 @@ def _out_of_memory(error: Exception, config: config_lib.Config, workdir: Path,
       if path.is_dir() and not any(path.iterdir()):
         path.rmdir()
   first = next((line for line in text.splitlines() if "memory" in line.lower()), text)[:160]
-  raise ValueError(f"--batch_size {config.optim.batch_size}: the device ran out of memory "
-                   f"({first.strip()}); lower it" + ("" if trained else
+  raise ValueError(f"--config.optim.batch_size {config.optim.batch_size}: the device ran out of "
+                   f"memory ({first.strip()}); lower it" + ("" if trained else
                    f" (nothing was trained: {workdir}/config.json was removed)")) from None
 
 

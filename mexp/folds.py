@@ -53,10 +53,11 @@ def make_folds(subject_N: np.ndarray, scheme: str, *, val_subjects: int = 0,
     try:
       k = int(scheme)
     except ValueError:
-      raise ValueError(f"--folds {scheme!r}: expected 'loso' or a number of folds") from None
+      raise ValueError(f"--config.data.folds {scheme!r}: expected 'loso' or a number of "
+                       "folds") from None
     if not 2 <= k <= len(subjects):
-      raise ValueError(f"--folds {k}: with {len(subjects)} subjects, choose 2..{len(subjects)} "
-                       "folds (or 'loso')")
+      raise ValueError(f"--config.data.folds {k}: with {len(subjects)} subjects, choose "
+                       f"2..{len(subjects)} folds (or 'loso')")
     order = np.random.default_rng(seed).permutation(len(subjects))
     groups = [[subjects[i] for i in sorted(part)] for part in np.array_split(order, k)]
   folds = []

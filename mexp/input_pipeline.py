@@ -13,6 +13,7 @@ from jax.sharding import NamedSharding, PartitionSpec as P
 
 from mexp import config as config_lib
 from mexp import labels
+from mexp.datasets import build as build_lib
 from mexp.preprocess import temporal
 
 
@@ -92,9 +93,9 @@ def _load_one(data: config_lib.DataConfig, dataset: str, prefix: str):
   import mexp.datasets  # noqa: F401  (registers the builders)
 
   name = f"{dataset}/{data.builder_config}"
-  builder = tfds.builder(name, data_dir=config_lib.data_dir_of(data))
+  builder = tfds.builder(name, data_dir=build_lib.data_dir_of(data))
   names = builder.info.features["emotion"].names
-  source = tfds.data_source(name, data_dir=config_lib.data_dir_of(data), split="train")
+  source = tfds.data_source(name, data_dir=build_lib.data_dir_of(data), split="train")
   keep, dropped = [], collections.Counter()
   for i in range(len(source)):
     x = source[i]

@@ -1,32 +1,8 @@
-"""Emotion vocabularies of each database and the task label sets chosen at load time."""
+"""The task label sets chosen at load time (each database's vocabulary is its mexp.databases row)."""
 
 from __future__ import annotations
 
-# Full vocabularies, as stored in the datasets' `emotion` ClassLabel (sorted, so ids are stable).
-CASME2_EMOTIONS = ("disgust", "fear", "happiness", "others", "repression", "sadness", "surprise")
-CASME_EMOTIONS = ("contempt", "disgust", "fear", "happiness", "repression", "sadness", "surprise",
-                  "tense")
-SAMM_EMOTIONS = ("anger", "contempt", "disgust", "fear", "happiness", "others", "sadness",
-                 "surprise")
-SMIC_EMOTIONS = ("negative", "positive", "surprise")  # its folder names; SMIC has no finer labels
-CASME3_EMOTIONS = ("anger", "disgust", "fear", "happiness", "others", "sadness", "surprise")
-MMEW_EMOTIONS = ("anger", "disgust", "fear", "happiness", "others", "sadness", "surprise")
-CASME_SQ_EMOTIONS = ("negative", "others", "positive", "surprise")  # CAS(ME)^2's emotion column
-
-# Spellings found in each database's files -> canonical name (after trimming and lower-casing).
-CASME_ALIASES = {  # CASME and CASME II
-    "comtempt": "contempt",  # CASME Section A/B sheets
-    "happy": "happiness",
-    "surprised": "surprise",
-    "sad": "sadness",
-    "other": "others",
-}
-SAMM_ALIASES = {"other": "others"}  # 'Other' in the v2 sheet, 'Others' in some loaders
-SMIC_ALIASES: dict[str, str] = {}  # the folder names are the vocabulary
-# CAS(ME)^3 Part A's `emotion` column: disgust, surprise, others/Others, fear, anger, sad, happy.
-CASME3_ALIASES = {"sad": "sadness", "happy": "happiness", "other": "others"}
-MMEW_ALIASES = {"other": "others"}  # the sheet spells the canonical names
-CASME_SQ_ALIASES = {"other": "others"}  # CASFEcode_final: negative, positive, surprise, others
+from mexp import databases
 
 # Task -> (class names, {emotion: class name}). Emotions outside the map are dropped by the task.
 TASKS: dict[str, tuple[tuple[str, ...], dict[str, str]]] = {
@@ -39,7 +15,7 @@ TASKS: dict[str, tuple[tuple[str, ...], dict[str, str]]] = {
         {e: e for e in ("happiness", "surprise", "disgust", "repression", "others")},
     ),
     # MEGC 2019 composite: negative = repression, anger, contempt, disgust, fear, sadness.
-    # 'others' and CASME's 'tense' have no MEGC class and are dropped. See MEGC3_EXCLUDED too.
+    # 'others' and CASME's 'tense' have no MEGC class and are dropped. See Database.megc3_excluded too.
     "megc3": (
         ("negative", "positive", "surprise"),
         {"repression": "negative", "anger": "negative", "contempt": "negative",
@@ -50,23 +26,17 @@ TASKS: dict[str, tuple[tuple[str, ...], dict[str, str]]] = {
 }
 
 
-# The official MEGC 2019 ground truth leaves CASME II's fear and sadness clips out (145 clips:
-# 88 negative, 32 positive, 25 surprise); following it keeps our numbers comparable.
-MEGC3_EXCLUDED = {"casme2": frozenset({"fear", "sadness"})}
-
 
 class UnknownEmotionError(ValueError):
   """An emotion string that no vocabulary knows."""
 
 
-def canonical_emotion(text: str, vocabulary: tuple[str, ...],
-                      aliases: dict[str, str] | None = None) -> str:
-  """Normalises a sheet's emotion cell ('Happiness ', 'comtempt') to a name in `vocabulary`.
+def canonical_emotion(text: str, database: databases.Database) -> str:
+  """Normalises a sheet's emotion cell ('Happiness ', 'comtempt') to a name of the database's.
 
   Args:
     text: the raw cell text.
-    vocabulary: the database's emotion names.
-    aliases: the database's spellings -> canonical names; CASME_ALIASES when None.
+    database: the database's row (its emotions and the spellings found in its files).
 
   Returns:
     The canonical emotion name.
@@ -75,9 +45,10 @@ def canonical_emotion(text: str, vocabulary: tuple[str, ...],
     UnknownEmotionError: when the text is not in the vocabulary, even after known fixes.
   """
   name = str(text).strip().lower()
-  name = (CASME_ALIASES if aliases is None else aliases).get(name, name)
-  if name not in vocabulary:
-    raise UnknownEmotionError(f"unknown emotion {text!r}; expected one of {', '.join(vocabulary)}")
+  name = database.aliases.get(name, name)
+  if name not in database.emotions:
+    raise UnknownEmotionError(f"unknown emotion {text!r}; expected one of "
+                              f"{', '.join(database.emotions)}")
   return name
 
 
@@ -98,7 +69,8 @@ def task_label(task: str, emotion: str, database: str | None = None) -> int | No
     The class index into `task_classes(task)`, or None.
   """
   classes, mapping = _task(task)
-  if task == "megc3" and emotion in MEGC3_EXCLUDED.get(database, ()):
+  row = databases.ROWS.get(database)
+  if task == "megc3" and row is not None and emotion in row.megc3_excluded:
     return None
   target = mapping.get(emotion)
   return None if target is None else classes.index(target)

@@ -65,7 +65,7 @@ def _named(path, fn, *args):
 
 
 def predict(workdir, path, *, onset=None, offset=None, fps=None,
-            predictor: Predictor | None = None) -> dict:
+            predictor: Predictor | None = None, spot=None) -> dict:
   """Everything the CLI prints, as a dict. The input is read one frame at a time: a long video is
   spotted as `stream` spots it (mexp.stream.run, corrections applied), keeping only a second of
   downscaled frames for classification, so memory does not grow with its length.
@@ -79,6 +79,7 @@ def predict(workdir, path, *, onset=None, offset=None, fps=None,
     onset, offset: the interval in frame numbers, or None to spot.
     fps: overrides the input's frame rate.
     predictor: a model already loaded with `load` (classify many inputs, restore once).
+    spot: the spotter's mexp.spotting.SpotConfig (None: its defaults).
   """
   if (onset is None) != (offset is None):
     raise PredictError("give both --onset and --offset, or neither (to spot)")
@@ -120,7 +121,8 @@ def predict(workdir, path, *, onset=None, offset=None, fps=None,
     for number, frame in frames:
       numbers.append(number)
       yield frame
-  for event in stream.run(predictor, rgb(), fps, timings=timings):
+  for event in stream.run(predictor, rgb(), fps, timings=timings,
+                          **({} if spot is None else {"config": spot})):
     (spotted if event["stage"] == "spotted" else classified)[event["id"]] = event
   if not timings["face_frames"]:
     raise PredictError(f"{path}: no face found in any of its {len(numbers)} frames")

@@ -8,73 +8,63 @@ import logging
 import sys
 
 from mexp import config as config_lib
-from mexp import distributed
+from mexp import config_io, databases, distributed, labels
 
 
-def apply_flags(config: config_lib.Config, argv=None, description: str = "") -> config_lib.Config:
-  """The few overrides every experiment takes on the command line."""
-  parser = argparse.ArgumentParser(description=description)
+EPILOG = """Any config field is set by its dotted path, e.g. --config.optim.epochs=60
+--config.data.folds=5 --config.model.late_weights='(0.3,0.7)' (mexp/config.py lists them)."""
+
+
+# A short flag's dest -> the field it sets.
+ALIASES = {flag.removeprefix("--"): path for path, flag in config_lib.ALIASES.items()} | {
+    "no_final_model": "final_model"}
+
+
+def _parser(description: str) -> argparse.ArgumentParser:
+  """The short flags: aliases of the fields typed daily, the variant and the launch."""
+  parser = argparse.ArgumentParser(description=description, epilog=EPILOG, allow_abbrev=False,
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)
   parser.add_argument("--variant", default=None, help="the experiment's get_config(variant)")
-  parser.add_argument("--dataset", default=config.data.dataset,
-                      help="a builder (casme2, samm, smic, ...), several joined by ',', or megc2019")
-  parser.add_argument("--test_dataset", default=config.data.test_dataset,
-                      help="cross-database: train on --dataset, test on this (no folds)")
+  parser.add_argument("--dataset", default=None, help="--config.data.dataset: a builder (casme2, "
+                      "samm, smic, ...), several joined by ',', or megc2019")
   parser.add_argument("--manual_dir", default=None,
-                      help="the licensed folder, or 'casme2=DIR,samm=DIR,...' for several "
-                      "(default: the synthetic twins, generated once)")
-  parser.add_argument("--synthetic_subjects", type=int, default=config.data.synthetic_subjects,
-                      help="subjects of each synthetic twin (only without --manual_dir)")
-  parser.add_argument("--synthetic_seed", type=int, default=config.data.synthetic_seed)
-  parser.add_argument("--workdir", default=config.workdir)
-  parser.add_argument("--data_dir", default=config.data.data_dir,
-                      help="where built datasets live (default data/tfds, data/tfds_synthetic)")
-  parser.add_argument("--builder_config", default=config.data.builder_config)
-  parser.add_argument("--task", default=None,
-                      help=f"seed6, casme2_5 or megc3 (default {config.data.task}; megc3 with "
-                      "megc2019 or a union with samm or smic)")
-  parser.add_argument("--folds", default=config.data.folds, help="'loso' or a number of folds")
-  parser.add_argument("--val_subjects", type=int, default=config.data.val_subjects)
-  parser.add_argument("--score_on", default=config.data.score_on,
-                      help="'test', or 'validation' (each fold's validation subjects; for tuning)")
-  parser.add_argument("--epochs", type=int, default=config.optim.epochs)
-  parser.add_argument("--batch_size", type=int, default=config.optim.batch_size)
-  parser.add_argument("--learning_rate", type=float, default=config.optim.learning_rate)
-  parser.add_argument("--width_factor", type=float, default=config.model.width_factor)
-  parser.add_argument("--seed", type=int, default=config.seed)
-  parser.add_argument("--no_final_model", action="store_true",
-                      help="skip the all-subjects model that predict/stream use")
+                      help="--config.data.manual_dir: the licensed folder, or "
+                      "'casme2=DIR,samm=DIR,...' (default: the synthetic twins, generated once)")
+  parser.add_argument("--data_dir", default=None, help="--config.data.data_dir: where built "
+                      "datasets live (default data/tfds, data/tfds_synthetic)")
+  parser.add_argument("--workdir", default=None, help="--config.workdir")
+  parser.add_argument("--no_final_model", action="store_const", const=False,
+                      help="--config.final_model=false: skip the all-subjects model that "
+                      "predict/stream use")
   distributed.add_flags(parser)  # read by launch_from_argv; listed here for --help
-  args = parser.parse_args(argv)
-  return dataclasses.replace(
-      config, workdir=args.workdir, seed=args.seed,
-      final_model=config.final_model and not args.no_final_model,
-      data=dataclasses.replace(config.data, dataset=args.dataset, test_dataset=args.test_dataset,
-                               manual_dir=args.manual_dir, data_dir=args.data_dir,
-                               synthetic_subjects=args.synthetic_subjects,
-                               synthetic_seed=args.synthetic_seed,
-                               builder_config=args.builder_config,
-                               task=args.task or default_task(config.data.task, args.dataset,
-                                                              args.test_dataset),
-                               folds=args.folds, val_subjects=args.val_subjects,
-                               score_on=args.score_on),
-      optim=dataclasses.replace(config.optim, epochs=args.epochs, batch_size=args.batch_size,
-                                learning_rate=args.learning_rate),
-      model=dataclasses.replace(config.model, width_factor=args.width_factor))
+  return parser
 
 
 def default_task(task: str, dataset: str, test_dataset: str | None) -> str:
-  """The experiment's task, or megc3 where its classes do not exist in every database read."""
+  """The experiment's task, or megc3 where a database read lacks one of its classes."""
   names = config_lib.datasets_of(config_lib.DataConfig(dataset=dataset, test_dataset=test_dataset))
-  return "megc3" if set(names) - {"casme2", "casme"} else task
+  rows = [databases.ROWS[n] for n in names if n in databases.ROWS]  # the rest: validate says
+  classes = set(labels.task_classes(task)) if task in labels.TASKS else set()
+  return task if all(classes <= set(row.emotions) for row in rows) else "megc3"
 
 
 def config_from_argv(get_config, argv=None, description: str = ""):
-  """get_config(--variant) with the command line's overrides; (config, the variant)."""
-  parser = argparse.ArgumentParser(add_help=False)
-  parser.add_argument("--variant", default=None)
-  known, rest = parser.parse_known_args(argv)
-  config = get_config(known.variant) if known.variant else get_config()
-  return apply_flags(config, rest, description), known.variant
+  """get_config(--variant), then the short flags, then every --config.PATH=VALUE.
+
+  Returns:
+    (the config, the variant or None); config.overrides lists what the command line changed.
+
+  Raises:
+    ValueError: one line naming the flag, for an unknown variant, field or unparsable value.
+  """
+  config, given, args = config_io.from_argv(
+      lambda args: get_config(args.variant) if args.variant else get_config(), argv,
+      _parser(description), ALIASES)
+  if "data.task" not in given:
+    config = config_io.replace(config, "data.task", default_task(
+        config.data.task, config.data.dataset, config.data.test_dataset))
+  return dataclasses.replace(config, overrides=tuple(
+      f"{config_lib.flag(path)}={value}" for path, value in given.items())), args.variant
 
 
 def launch_from_argv(argv=None) -> distributed.Launch:
@@ -110,8 +100,8 @@ def main(get_config, argv=None, description: str = "", probe_only: bool = False)
     description: for --help.
     probe_only: run only the floor (the linear probe), not the deep model.
   """
-  config, _ = config_from_argv(get_config, argv, description)
   try:
+    config, _ = config_from_argv(get_config, argv, description)
     distributed.initialize(launch_from_argv(argv))  # before any other JAX call
   except ValueError as e:
     print(f"error: {e}", file=sys.stderr)
@@ -124,7 +114,8 @@ def main(get_config, argv=None, description: str = "", probe_only: bool = False)
   logging.getLogger("absl").setLevel(logging.CRITICAL)
   try:
     config_lib.validate(config, 1 if probe_only else jax.device_count())  # before any build
-    distributed.same_config(dataclasses.asdict(config))  # every process, before any write
+    # Every process, before any write; how each command line spelled it does not matter.
+    distributed.same_config(dataclasses.asdict(dataclasses.replace(config, overrides=())))
     summary = _prepare(config)
     if distributed.is_writer():
       for name, text in summary.items():

@@ -26,7 +26,7 @@ from mexp.io import files, long_video_readers, long_videos
 
 
 def evaluate(model_workdir: str | os.PathLike, videos_dir: str | os.PathLike,
-             layout: str = "synthetic", *, skip_invalid: bool = False) -> dict:
+             layout: str = "synthetic", *, skip_invalid: bool = False, spot=None) -> dict:
   """Runs predict's spotter and classifier on every long video of a layout and scores them.
 
   Args:
@@ -36,6 +36,7 @@ def evaluate(model_workdir: str | os.PathLike, videos_dir: str | os.PathLike,
       unpacked into (or its twin, `--layout samm_lv|casme_sq_lv`).
     layout: one of long_videos.LAYOUTS.
     skip_invalid: skip unusable sheet rows (listed in the results) instead of failing.
+    spot: the spotter's mexp.spotting.SpotConfig (None: its defaults).
 
   Returns:
     The results dict: protocol, per-kind spotting scores, recognition and STRS, per video, and
@@ -50,7 +51,8 @@ def evaluate(model_workdir: str | os.PathLike, videos_dir: str | os.PathLike,
   predictor = predict.load(model_workdir)  # restored and compiled once for every video
   for video in report.videos:
     start = time.perf_counter()
-    result = predict.predict(model_workdir, video.path, fps=video.fps, predictor=predictor)
+    result = predict.predict(model_workdir, video.path, fps=video.fps, predictor=predictor,
+                             spot=spot)
     seconds += time.perf_counter() - start
     task = result["task"]
     matched = []

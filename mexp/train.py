@@ -156,7 +156,8 @@ def predict(evaluate, state, clips: pipeline.Clips, indices: np.ndarray, batch_s
   if bad:
     raise NonFiniteLossError(
         f"{name + ': ' if name else ''}{bad} of {len(probs)} clips have non-finite probabilities "
-        "(the parameters diverged); lower --learning_rate (or check the data for NaN/inf)")
+        "(the parameters diverged); lower --config.optim.learning_rate (or check the data for "
+        "NaN/inf)")
   return probs
 
 
@@ -260,7 +261,7 @@ def fit(config: config_lib.Config, clips: pipeline.Clips, train_idx: np.ndarray,
           mngr.close()
           raise NonFiniteLossError(
               f"{fold_dir.name}: training loss is {record['train_loss']} at epoch {epoch + 1}; "
-              "lower --learning_rate (or check the data for NaN/inf)")
+              "lower --config.optim.learning_rate (or check the data for NaN/inf)")
         if len(val_idx):
           probs = predict(evaluate, state, clips, val_idx, batch, mesh, fold_dir.name)
           labels = clips.label_N[val_idx]
@@ -300,8 +301,8 @@ def _check_params(state, fold_dir: Path, mngr, step: int) -> None:
   measured before each step's update, so it does not see what the last update did."""
   if bad := checkpoints.non_finite(state.params):
     mngr.close()
-    raise NonFiniteLossError(f"{fold_dir.name}: {bad} at step {step}; lower --learning_rate (or "
-                             "check the data for NaN/inf)")
+    raise NonFiniteLossError(f"{fold_dir.name}: {bad} at step {step}; lower "
+                             "--config.optim.learning_rate (or check the data for NaN/inf)")
 
 
 def restore_state(config: config_lib.Config, clips: pipeline.Clips, checkpoint_dir: Path,

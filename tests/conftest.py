@@ -99,8 +99,9 @@ def trained_workdir(tiny_casme2, tmp_path_factory):
   root = Path(__file__).parent.parent
   args = [sys.executable, "experiments/two_stream.py", "--manual_dir", str(manual_dir),
           "--data_dir", str(data_dir), "--workdir", str(workdir),
-          "--builder_config", "t4_16x16_grey_median", "--epochs", "1", "--folds", "2",
-          "--width_factor", "0.03", "--batch_size", "4"]
+          "--config.data.builder_config=t4_16x16_grey_median", "--config.optim.epochs=1",
+          "--config.data.folds=2", "--config.model.width_factor=0.03",
+          "--config.optim.batch_size=4"]
   result = subprocess.run(args, cwd=root, capture_output=True, text=True, timeout=300,
                           env={**os.environ, "PYTHONPATH": str(root)})
   assert result.returncode == 0, result.stderr[-2000:]

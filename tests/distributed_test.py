@@ -112,9 +112,9 @@ def test_processes_given_different_configs_stop_before_writing(tmp_path):
   port = _free_port()
   common = ["--workdir", str(tmp_path / "w"), "--coordinator_address", f"127.0.0.1:{port}",
             "--num_processes", "2"]
-  codes, errs = _processes([common + ["--process_id", "0", "--learning_rate", "0.01"],
-                            common + ["--process_id", "1", "--learning_rate", "0.02",
-                                      "--seed", "3"]])
+  codes, errs = _processes([common + ["--process_id", "0", "--config.optim.learning_rate", "0.01"],
+                            common + ["--process_id", "1", "--config.optim.learning_rate", "0.02",
+                                      "--config.seed", "3"]])
   assert codes == [2, 2], [e[-1500:] for e in errs]
   for err in errs:
     assert err.strip().splitlines()[-1] == (
@@ -134,7 +134,7 @@ def test_bad_launch_flags_are_one_line_errors(capsys, tmp_path):
 def _argv(tiny, workdir):
   manual_dir, data_dir = tiny
   return ["--manual_dir", str(manual_dir), "--data_dir", str(data_dir), "--workdir", str(workdir),
-          "--epochs", "3"]
+          "--config.optim.epochs", "3"]
 
 
 def test_a_non_writer_writes_no_workdir_file(tiny_casme2, tmp_path, monkeypatch):

@@ -73,10 +73,11 @@ def test_two_stream_variants(experiments):
 def test_variant_flag_picks_the_config(experiments):
   two_stream, linear_probe = experiments
   config, variant = run.config_from_argv(two_stream.get_config,
-                                         ["--variant", "raw_only", "--epochs", "3"])
+                                         ["--variant", "raw_only", "--config.optim.epochs", "3"])
   assert variant == "raw_only" and config.model.streams == ("raw",)
   assert config.optim.epochs == 3 and config.workdir == "workdir/raw_only"
-  config, variant = run.config_from_argv(two_stream.get_config, ["--learning_rate", "0.01"])
+  config, variant = run.config_from_argv(two_stream.get_config,
+                                         ["--config.optim.learning_rate", "0.01"])
   assert variant is None and config.model.streams == ("raw", "saliency")
   assert config.optim.learning_rate == 0.01
   probe = linear_probe.get_config()
@@ -90,10 +91,63 @@ def test_variant_flag_picks_the_config(experiments):
     linear_probe.get_config("rgb")
 
 
+def test_any_field_is_set_by_its_dotted_path(experiments):
+  two_stream, _ = experiments
+  config, _ = run.config_from_argv(two_stream.get_config, [
+      "--config.optim.epochs=1", "--config.data.folds=2", "--no_final_model",
+      "--config.model.late_weights=(0.3,0.7)", "--noconfig.model.mask_eyes",
+      "--config.model.stream_pools", "((1,2,2),)", "--config.model.stream_widths=(8,)",
+      "--manual_dir", "/data/casme2"])
+  assert (config.optim.epochs, config.data.folds, config.final_model) == (1, "2", False)
+  assert config.model.late_weights == (0.3, 0.7) and config.model.mask_eyes is False
+  assert config.model.stream_pools == ((1, 2, 2),) and config.model.stream_widths == (8,)
+  assert config.data.manual_dir == "/data/casme2"
+  assert config.overrides == (  # as given: the short flags, then the dotted paths
+      "--manual_dir=/data/casme2", "--config.final_model=False", "--config.optim.epochs=1",
+      "--config.data.folds=2", "--config.model.late_weights=(0.3, 0.7)",
+      "--config.model.mask_eyes=False", "--config.model.stream_pools=((1, 2, 2),)",
+      "--config.model.stream_widths=(8,)")
+  # Everything else is as the experiment set it.
+  assert dataclasses.replace(config, overrides=()) == dataclasses.replace(
+      two_stream.get_config(), final_model=False,
+      optim=dataclasses.replace(two_stream.get_config().optim, epochs=1),
+      data=dataclasses.replace(two_stream.get_config().data, folds="2",
+                               manual_dir="/data/casme2"),
+      model=dataclasses.replace(two_stream.get_config().model, late_weights=(0.3, 0.7),
+                                mask_eyes=False, stream_pools=((1, 2, 2),), stream_widths=(8,)))
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["--config.optim.epoch=1"],
+     "--config.optim.epoch: no such config field; did you mean --config.optim.epochs?"),
+    (["--config.optimiser.epochs=1"], "--config.optimiser.epochs: no such config field; did "
+     "you mean --config.optim?"),
+    (["--config.optim=1"], "--config.optim: a group of fields; set one of them (e.g. "
+     "--config.optim.epochs=...)"),
+    (["--config.optim.epochs=1.5"],
+     "--config.optim.epochs=1.5: invalid literal for int() with base 10: '1.5'"),
+    (["--config.model.late_weights=(0.3,'a')"],
+     "--config.model.late_weights must be tuple[float, ...], got tuple (0.3, 'a')"),
+    (["--epochs", "3"], "unrecognized arguments: --epochs 3 (a config field is set with "
+     "--config.PATH=VALUE)"),
+    (["--variant", "rgb"], "unknown variant 'rgb'; expected one of two_stream, raw_only, "
+     "saliency_only, seed_median"),
+])
+def test_a_bad_override_is_one_line_naming_the_path(experiments, argv, message, capsys,
+                                                     tmp_path):
+  two_stream, _ = experiments
+  with pytest.raises(ValueError) as e:
+    run.config_from_argv(two_stream.get_config, argv)
+  assert str(e.value) == message
+  assert run.main(two_stream.get_config, argv + ["--workdir", str(tmp_path / "w")]) == 2
+  assert capsys.readouterr().err == f"error: {message}\n"
+  assert not (tmp_path / "w").exists()
+
+
 def _argv(tiny, workdir, builder_config=STSTNET):
   manual_dir, data_dir = tiny
   return ["--manual_dir", str(manual_dir), "--data_dir", str(data_dir), "--workdir", str(workdir),
-          "--builder_config", builder_config, "--folds", "2"]
+          "--config.data.builder_config", builder_config, "--config.data.folds", "2"]
 
 
 @pytest.fixture(scope="module")
@@ -104,13 +158,17 @@ def ststnet_run(tiny_casme2, tmp_path_factory):
   workdir = tmp_path_factory.mktemp("ststnet") / "run"
   out = io.StringIO()
   with contextlib.redirect_stdout(out):
-    code = run.main(tiny_experiment.get_config, _argv(tiny_casme2, workdir) + ["--epochs", "1"])
+    code = run.main(tiny_experiment.get_config,
+                    _argv(tiny_casme2, workdir) + ["--config.optim.epochs", "1"])
   assert code == 0, out.getvalue()[-2000:]
   return workdir, out.getvalue()
 
 
 def test_two_stream_run_reports_the_floor(ststnet_run):
   workdir, out = ststnet_run
+  saved = json.loads((workdir / "config.json").read_text())
+  assert saved["overrides"][-3:] == ["--config.data.builder_config=" + STSTNET,
+                                     "--config.data.folds=2", "--config.optim.epochs=1"]
   results = json.loads((workdir / "results.json").read_text())
   floor = results["floor"]
   assert floor["protocol"].startswith("2-fold subject-wise CV (2 folds, 4 subjects, 12 clips)")
@@ -146,8 +204,9 @@ def test_score_on_validation_never_touches_the_test_subjects(tiny_casme2, ststne
   # Tuning runs score each fold's validation subjects; the floor is fitted on the same training
   # subjects. The test subjects are neither trained on nor predicted.
   workdir = tmp_path / "val"
-  argv = _argv(tiny_casme2, workdir) + ["--epochs", "1", "--val_subjects", "1",
-                                        "--score_on", "validation"]
+  argv = _argv(tiny_casme2, workdir) + ["--config.optim.epochs", "1",
+                                        "--config.data.val_subjects", "1",
+                                        "--config.data.score_on", "validation"]
   config = dataclasses.replace(tiny_experiment.get_config(), final_model=True)
   assert run.main(lambda: config, argv) == 0
   out = capsys.readouterr().out
@@ -171,9 +230,11 @@ def test_score_on_validation_never_touches_the_test_subjects(tiny_casme2, ststne
   assert results["final_model"] is None and not (workdir / "final").exists()
   # Without validation subjects there is nothing to score: one line, nothing written.
   bad = tmp_path / "bad"
-  assert run.main(lambda: config, _argv(tiny_casme2, bad) + ["--score_on", "validation"]) == 2
+  assert run.main(lambda: config,
+                  _argv(tiny_casme2, bad) + ["--config.data.score_on", "validation"]) == 2
   err = capsys.readouterr().err
-  assert err.strip() == ("error: --val_subjects 0: must be >= 1 with --score_on validation (the "
+  assert err.strip() == ("error: --config.data.val_subjects 0: must be >= 1 with "
+                         "--config.data.score_on validation (the "
                          "subjects it scores)")
   assert not bad.exists()
 
@@ -197,10 +258,14 @@ MEDIAN = "t4_16x16_grey_median"
 
 
 @pytest.mark.parametrize("flags,named", [
-    (["--folds", "1"], "--folds 1"), (["--folds", "100"], "--folds 100"),
-    (["--folds", "abc"], "--folds 'abc'"), (["--batch_size", "3"], "2 device(s)"),
-    (["--val_subjects", "4"], "validation"), (["--epochs", "0"], "--epochs 0"),
-    (["--batch_size", "100000"], "--batch_size 100000: larger than the dataset (12 clips)")])
+    (["--config.data.folds", "1"], "--config.data.folds 1"),
+    (["--config.data.folds", "100"], "--config.data.folds 100"),
+    (["--config.data.folds", "abc"], "--config.data.folds 'abc'"),
+    (["--config.optim.batch_size", "3"], "2 device(s)"),
+    (["--config.data.val_subjects", "4"], "validation"),
+    (["--config.optim.epochs", "0"], "--config.optim.epochs 0"),
+    (["--config.optim.batch_size", "100000"], "--config.optim.batch_size 100000: larger than the "
+                                              "dataset (12 clips)")])
 def test_a_failed_run_writes_nothing_and_the_corrected_one_starts(flags, named, tiny_casme2,
                                                                   tmp_path, capsys):
   import jax
@@ -229,10 +294,11 @@ def test_out_of_device_memory_names_the_batch_and_frees_the_workdir(tiny_casme2,
                                      "39284965376 bytes.")
   monkeypatch.setattr(train, "fit", exhausted)
   workdir = tmp_path / "run"
-  argv = _argv(tiny_casme2, workdir, MEDIAN) + ["--batch_size", "8"]
+  argv = _argv(tiny_casme2, workdir, MEDIAN) + ["--config.optim.batch_size", "8"]
   assert run.main(tiny_experiment.get_config, argv) == 2
   err = capsys.readouterr().err.strip().splitlines()
-  assert err[-1] == (f"error: --batch_size 8: the device ran out of memory (RESOURCE_EXHAUSTED: "
+  assert err[-1] == (f"error: --config.optim.batch_size 8: the device ran out of memory "
+                     f"(RESOURCE_EXHAUSTED: "
                      "Out of memory while trying to allocate 39284965376 bytes.); lower it "
                      f"(nothing was trained: {workdir}/config.json was removed)")
   assert not workdir.exists()

@@ -34,11 +34,11 @@ def test_leakage_guard_fires():
 def test_bad_fold_counts():
   with pytest.raises(ValueError) as e:
     folds_lib.make_folds(SUBJECTS, "7")
-  assert str(e.value) == "--folds 7: with 6 subjects, choose 2..6 folds (or 'loso')"
-  with pytest.raises(ValueError, match=r"--folds 1: with 6 subjects, choose 2\.\.6"):
+  assert str(e.value) == "--config.data.folds 7: with 6 subjects, choose 2..6 folds (or 'loso')"
+  with pytest.raises(ValueError, match=r"--config.data.folds 1: with 6 subjects, choose 2\.\.6"):
     folds_lib.make_folds(SUBJECTS, "1")
   with pytest.raises(ValueError) as e:
     folds_lib.make_folds(SUBJECTS, "abc")
-  assert str(e.value) == "--folds 'abc': expected 'loso' or a number of folds"
+  assert str(e.value) == "--config.data.folds 'abc': expected 'loso' or a number of folds"
   with pytest.raises(ValueError, match="validation"):
     folds_lib.make_folds(SUBJECTS, "loso", val_subjects=5)

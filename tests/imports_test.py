@@ -7,7 +7,7 @@ from pathlib import Path
 ROOT = Path(__file__).parent.parent / "mexp"
 # Lowest first; a module may import its own layer and those below.
 LAYERS = (
-    ("mexp.labels", "mexp.config", "mexp.io.files"),
+    ("mexp.databases", "mexp.labels", "mexp.config", "mexp.config_io", "mexp.io.files"),
     ("mexp.io",),
     ("mexp.preprocess",),
     ("mexp.synthetic",),
@@ -92,8 +92,28 @@ def test_no_import_runs_back_up_a_layer():
   assert upward == []
 
 
+def test_the_database_table_names_what_each_layer_holds():
+  """The table names readers, twins and builders as strings (the graph above cannot see those
+  imports): each resolves, and each lives in its layer."""
+  import tensorflow_datasets as tfds
+  from mexp import databases, datasets
+  assert datasets.NAMES == databases.NAMES
+  for name in databases.NAMES:  # registered by importing mexp.datasets
+    assert tfds.builder_cls(name) is datasets.BUILDERS[name]
+  refs = [(row.reader, "mexp.io.") for row in databases.TABLE]
+  refs += [(row.builder, "mexp.datasets.") for row in databases.TABLE]
+  refs += [(v.reader, "mexp.io.") for v in databases.LONG_VIDEOS.values()]
+  refs += [(v.twin, "mexp.synthetic.") for v in databases.LONG_VIDEOS.values()]
+  for ref, package in refs:
+    assert ref.startswith(package) and callable(databases.resolve(ref)), ref
+  for row in databases.TABLE:
+    assert datasets.BUILDERS[row.name].name == row.name
+    assert row.emotions == tuple(sorted(row.emotions)), row.name  # ClassLabel ids stay stable
+    assert set(row.aliases.values()) <= set(row.emotions), row.name
+    assert row.megc3_excluded <= set(row.emotions), row.name
+
+
 def test_the_tables_that_lower_layers_keep_match_their_owners():
   from mexp import config as config_lib
-  from mexp import conv3d, datasets
-  assert config_lib.NAMES == datasets.NAMES
+  from mexp import conv3d
   assert set(config_lib.CONVS) == set(conv3d.IMPLS) | {"auto"}

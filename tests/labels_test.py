@@ -1,30 +1,31 @@
 import pytest
 
+from mexp import databases
 from mexp import labels
 
 
 def test_canonical_emotion_fixes_case_space_and_known_misspelling():
-  assert labels.canonical_emotion(" Happiness ", labels.CASME2_EMOTIONS) == "happiness"
-  assert labels.canonical_emotion("comtempt", labels.CASME_EMOTIONS) == "contempt"
+  assert labels.canonical_emotion(" Happiness ", databases.CASME2) == "happiness"
+  assert labels.canonical_emotion("comtempt", databases.CASME) == "contempt"
 
 
 def test_each_database_has_its_own_spellings():
-  assert labels.canonical_emotion("Other", labels.SAMM_EMOTIONS, labels.SAMM_ALIASES) == "others"
-  assert labels.canonical_emotion("Others", labels.SAMM_EMOTIONS, labels.SAMM_ALIASES) == "others"
-  assert labels.canonical_emotion("Anger", labels.SAMM_EMOTIONS, labels.SAMM_ALIASES) == "anger"
-  assert labels.canonical_emotion("negative", labels.SMIC_EMOTIONS, labels.SMIC_ALIASES) == \
+  assert labels.canonical_emotion("Other", databases.SAMM) == "others"
+  assert labels.canonical_emotion("Others", databases.SAMM) == "others"
+  assert labels.canonical_emotion("Anger", databases.SAMM) == "anger"
+  assert labels.canonical_emotion("negative", databases.SMIC) == \
       "negative"
   with pytest.raises(labels.UnknownEmotionError, match="'comtempt'"):  # a CASME misspelling only
-    labels.canonical_emotion("comtempt", labels.SAMM_EMOTIONS, labels.SAMM_ALIASES)
+    labels.canonical_emotion("comtempt", databases.SAMM)
   with pytest.raises(labels.UnknownEmotionError, match="'happy'; expected one of negative"):
-    labels.canonical_emotion("happy", labels.SMIC_EMOTIONS, labels.SMIC_ALIASES)
+    labels.canonical_emotion("happy", databases.SMIC)
 
 
 def test_unknown_emotion_names_it():
   with pytest.raises(labels.UnknownEmotionError, match="'joy'"):
-    labels.canonical_emotion("joy", labels.CASME2_EMOTIONS)
+    labels.canonical_emotion("joy", databases.CASME2)
   with pytest.raises(labels.UnknownEmotionError, match="'tense'"):
-    labels.canonical_emotion("tense", labels.CASME2_EMOTIONS)  # a CASME emotion, not CASME II
+    labels.canonical_emotion("tense", databases.CASME2)  # a CASME emotion, not CASME II
 
 
 @pytest.mark.parametrize("task,emotion,database,expected", [
@@ -67,8 +68,8 @@ def test_task_classes_and_unknown_task():
 
 
 def test_every_task_target_is_a_vocabulary_emotion():
-  known = (set(labels.CASME2_EMOTIONS) | set(labels.CASME_EMOTIONS) | set(labels.SAMM_EMOTIONS)
-           | set(labels.SMIC_EMOTIONS))
+  known = (set(databases.CASME2.emotions) | set(databases.CASME.emotions) | set(databases.SAMM.emotions)
+           | set(databases.SMIC.emotions))
   for task, (classes, mapping) in labels.TASKS.items():
     assert set(mapping) <= known, task
     assert set(mapping.values()) == set(classes), task

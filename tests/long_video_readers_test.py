@@ -230,7 +230,7 @@ def test_evaluate_spots_each_video_at_its_database_rate(samm_lv_twin, monkeypatc
   truth = {v.path: v for v in long_video_readers.read_long_videos("samm_lv", samm_lv_twin).videos}
   calls = []
 
-  def perfect(workdir, path, *, fps, predictor):  # predict.predict, spotting the ground truth
+  def perfect(workdir, path, *, fps, predictor, spot):  # predict.predict, spotting the ground truth
     calls.append((path, fps))
     return {"task": "megc3", "classes": ["negative", "positive", "surprise"],
             "events": [{"onset_frame": e.onset, "offset_frame": e.offset, "source": e.kind,

@@ -37,7 +37,7 @@ def test_composite_names_and_manual_dirs():
     (dict(dataset=""), "--dataset '': expected builder names"),
     (dict(dataset="casme2,casme2"), "each once"),
     (dict(dataset="megc2019", test_dataset="samm"), "samm is also a training database"),
-    (dict(dataset="casme2", test_dataset="mmew2"), "--test_dataset 'mmew2'"),
+    (dict(dataset="casme2", test_dataset="mmew2"), "--config.data.test_dataset 'mmew2'"),
     (dict(dataset="megc2019", manual_dir="casme2=/a,samm=/b"),
      "--manual_dir 'casme2=/a,samm=/b': no folder for smic "
      r"\(expected casme2=DIR,samm=DIR,smic=DIR\)"),
@@ -52,9 +52,9 @@ def test_task_defaults_to_megc3_beyond_casme():
   assert run.default_task("seed6", "casme2", None) == "seed6"
   assert run.default_task("seed6", "megc2019", None) == "megc3"
   assert run.default_task("seed6", "casme2", "samm") == "megc3"
-  config, _ = run.config_from_argv(tiny_experiment.get_config, ["--dataset", "samm", "--task",
-                                                                "seed6"])
-  assert config.data.task == "seed6"  # an explicit --task wins
+  config, _ = run.config_from_argv(tiny_experiment.get_config,
+                                   ["--dataset", "samm", "--config.data.task", "seed6"])
+  assert config.data.task == "seed6"  # an explicit --config.data.task wins
 
 
 def test_cross_database_fold_keeps_databases_apart():
@@ -101,12 +101,12 @@ def _config(root):
 def _run(root, argv):
   out = io.StringIO()
   with contextlib.redirect_stdout(out):
-    code = run.main(_config(root), argv + ["--epochs", "1"])
+    code = run.main(_config(root), argv + ["--config.optim.epochs", "1"])
   return code, out.getvalue()
 
 
 def test_megc2019_loso_reports_composite_and_each_database(twins, tmp_path):
-  code, out = _run(twins, ["--dataset", "megc2019", "--folds", "loso",
+  code, out = _run(twins, ["--dataset", "megc2019", "--config.data.folds", "loso",
                            "--workdir", str(tmp_path / "w")])
   assert code == 0, out
   results = json.loads((tmp_path / "w" / "results.json").read_text())
@@ -127,8 +127,8 @@ def test_megc2019_loso_reports_composite_and_each_database(twins, tmp_path):
 
 
 def test_cross_database_trains_on_one_and_tests_on_another(twins, tmp_path):
-  code, out = _run(twins, ["--dataset", "casme2,smic", "--test_dataset", "samm",
-                           "--workdir", str(tmp_path / "w"), "--val_subjects", "1"])
+  code, out = _run(twins, ["--dataset", "casme2,smic", "--config.data.test_dataset", "samm",
+                           "--workdir", str(tmp_path / "w"), "--config.data.val_subjects", "1"])
   assert code == 0, out
   results = json.loads((tmp_path / "w" / "results.json").read_text())
   assert results["protocol"].startswith(

@@ -129,7 +129,7 @@ def test_cli_writes_the_cropped_layout(tmp_path):
                           capture_output=True, text=True,
                           env={**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent)})
   assert result.returncode == 0, result.stderr
-  assert "1 subjects x 3 emotions x 1 clips (smic_cropped layout)" in result.stdout
+  assert "1 subjects, 1 clips per emotion (smic_cropped layout)" in result.stdout
   frames = sorted((out / "SMIC_all_cropped" / "HS" / "s1" / "micro" / "negative" / "s1_ne_01")
                   .glob("reg_image*.bmp"))
   assert frames and cv2.imread(str(frames[0])).shape == (170, 140, 3)

@@ -240,7 +240,8 @@ def test_divergence_raises_non_finite_loss_error(tmp_path):
   mesh = pipeline.data_mesh()
   huge = dataclasses.replace(CONFIG, optim=dataclasses.replace(CONFIG.optim, learning_rate=1e30))
   with pytest.raises(train.NonFiniteLossError,
-                     match=r"training loss is (nan|inf) at epoch 1; lower --learning_rate"):
+                     match=r"training loss is (nan|inf) at epoch 1; lower "
+                     r"--config\.optim\.learning_rate"):
     _fit(mesh, tmp_path, "huge", config=huge)
   clips = _clips()
   sal = clips.saliency_NxTxHxWxS.copy()
@@ -301,8 +302,8 @@ def test_two_stream_experiment_end_to_end(trained_workdir):
     assert (workdir / name).stat().st_size > 0
   assert list((workdir / "final" / "checkpoints").iterdir())  # the deployable all-subjects model
   # The same workdir with another config is refused, not mixed.
-  again = subprocess.run(args[:-1] + ["8"], cwd=ROOT, capture_output=True, text=True,
-                         timeout=300, env={**os.environ, "PYTHONPATH": str(ROOT)})
+  again = subprocess.run(args[:-1] + ["--config.optim.batch_size=8"], cwd=ROOT,
+                         capture_output=True, text=True, timeout=300, env={**os.environ, "PYTHONPATH": str(ROOT)})
   assert again.returncode == 2 and "holds a run with another config" in again.stderr
 
 
@@ -377,7 +378,7 @@ def test_diverged_parameters_are_caught_when_the_loss_still_looks_finite(tmp_pat
   assert np.isfinite(history[-1]["train_loss"])  # what the former check read
   _, evaluate = train.compile_steps(mesh, huge, "median")
   with pytest.raises(train.NonFiniteLossError, match=r"fold_x: \d+ of 8 clips have non-finite "
-                     "probabilities .*lower --learning_rate"):
+                     "probabilities .*lower --config.optim.learning_rate"):
     train.predict(evaluate, state, _clips(), np.arange(8), 4, mesh, "fold_x")
 
 
@@ -386,6 +387,6 @@ def test_parameters_left_non_finite_by_the_last_step_stop_the_fit(tmp_path):
   huge = dataclasses.replace(CONFIG, optim=dataclasses.replace(
       CONFIG.optim, learning_rate=1e39, epochs=1, batch_size=8))
   with pytest.raises(train.NonFiniteLossError, match=r"inf: non-finite values in \['.*'\]\['.*'\] "
-                     r"at step 1; lower --learning_rate"):
+                     r"at step 1; lower --config.optim.learning_rate"):
     _fit(pipeline.data_mesh(), tmp_path, "inf", config=huge)
   assert not (tmp_path / "inf" / "checkpoints" / "1").exists()  # nothing saved from it

@@ -7,10 +7,11 @@ import sys
 
 import tensorflow_datasets as tfds
 
+from mexp import databases
 from mexp import datasets  # noqa: F401  (registers the builders)
 from mexp.datasets import build as build_lib
 
-NAMES = ["casme2", "casme", "samm", "smic", "casme3", "mmew", "casme_sq", "casme_sq_all"]
+NAMES = databases.NAMES
 
 
 def main(argv=None) -> int:

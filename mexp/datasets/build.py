@@ -15,6 +15,8 @@ from pathlib import Path
 
 import tensorflow_datasets as tfds
 
+from mexp import config as config_lib
+from mexp import databases
 from mexp.datasets import builder as builder_lib
 from mexp.datasets import source
 from mexp.io import files
@@ -158,40 +160,46 @@ def _remove_stale_incomplete(dataset) -> None:
       shutil.rmtree(path, ignore_errors=True)
 
 
-# Builder -> the synthetic layout written for it (`python -m mexp.synthetic DIR --layout L`).
-SYNTHETIC_LAYOUTS = {"casme2": "casme2", "samm": "samm", "smic": "smic", "casme3": "casme3",
-                     "mmew": "mmew", "casme_sq": "casme_sq", "casme_sq_all": "casme_sq"}
+def synthetic_suffix(data: DataConfig) -> str:
+  """'' for the default twins (8 subjects, seed 0), else '_4subjects_seed3': other twins get
+  other folders, so a twin is never reused for another size or seed."""
+  if (data.synthetic_subjects, data.synthetic_seed) == (8, 0):
+    return ""
+  return f"_{data.synthetic_subjects}subjects_seed{data.synthetic_seed}"
+
+
+def data_dir_of(data: DataConfig) -> str:
+  """Where the built datasets live; the synthetic twins never share a folder with real data."""
+  if data.data_dir is not None:
+    return data.data_dir
+  return "data/tfds" if data.manual_dir else f"data/tfds_synthetic{synthetic_suffix(data)}"
 
 
 def synthetic_dir(data, name: str) -> tuple[Path, str, int]:
   """(folder, layout, seed) of a database's synthetic twin; each layout gets its own faces."""
-  layout = SYNTHETIC_LAYOUTS.get(name)
+  layout = databases.ROWS[name].twin
   if layout is None:
     raise ValueError(f"--dataset {name}: no synthetic twin is written for it; pass --manual_dir")
   seed = data.synthetic_seed if layout == "casme2" else (
       data.synthetic_seed * 1000 + zlib.crc32(layout.encode()) % 1000)
-  from mexp import config as config_lib
-  folder = data.synthetic_dir.format(name=layout) + config_lib.synthetic_suffix(data)
+  folder = data.synthetic_dir.format(name=layout) + synthetic_suffix(data)
   return Path(folder), layout, seed
 
 
 def prepare(data, name: str | None = None) -> tuple[tfds.core.DatasetBuilder, str]:
   """Builds one database a DataConfig names (the first when None), generating its synthetic
   twin first when there is no manual_dir."""
-  from mexp import config as config_lib
   name = name or config_lib.datasets_of(data)[0]
   manual_dir = config_lib.manual_dir_of(data, name)
   if manual_dir is None:
     from mexp.synthetic import cli
     manual_dir, layout, seed = synthetic_dir(data, name)
     if not (manual_dir.is_dir() and any(manual_dir.iterdir())):
-      write, _ = cli.LAYOUTS[layout]
-      write(manual_dir, subjects=data.synthetic_subjects, seed=seed, progress=True)
-  return build(name, manual_dir=manual_dir, data_dir=config_lib.data_dir_of(data),
+      cli.writer(layout)(manual_dir, subjects=data.synthetic_subjects, seed=seed, progress=True)
+  return build(name, manual_dir=manual_dir, data_dir=data_dir_of(data),
                config=data.builder_config, skip_invalid=data.skip_invalid)
 
 
 def prepare_all(data) -> dict[str, str]:
   """Builds every database a DataConfig names; {name: its build summary}."""
-  from mexp import config as config_lib
   return {name: prepare(data, name)[1] for name in config_lib.datasets_of(data)}

@@ -5,7 +5,6 @@ Written as array_record and read with `tfds.data_source`, so TensorFlow is never
 
 from __future__ import annotations
 
-import abc
 import collections
 import concurrent.futures
 import dataclasses
@@ -14,6 +13,7 @@ import os
 import numpy as np
 import tensorflow_datasets as tfds
 
+from mexp import databases
 from mexp.io import frames as frames_io
 from mexp.io import sheets
 from mexp.preprocess import clip as clip_lib
@@ -59,7 +59,7 @@ class BuildError(ValueError):
 
 
 class MicroExpressionBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
-  """Base for the database builders: subclasses say how to read their sheet."""
+  """Base for the database builders: a subclass names its DATABASE row."""
 
   VERSION = tfds.core.Version("2.1.0")
   RELEASE_NOTES = {"1.0.0": "First release.",
@@ -68,7 +68,7 @@ class MicroExpressionBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=
                             "5 landmarks ('alignment' says which path each clip took).",
                    "2.1.0": "'kind': micro or macro (CAS(ME)^2 annotates both)."}
   BUILDER_CONFIGS = CONFIGS
-  EMOTIONS: tuple[str, ...] = ()
+  DATABASE: databases.Database  # its row of mexp.databases: emotions, reader, citation
 
   def __init__(self, *, skip_invalid: bool = False, workers: int | None = None, **kwargs):
     """`skip_invalid` skips unusable rows and clips (listed in `self.skipped`) instead of failing."""
@@ -79,9 +79,10 @@ class MicroExpressionBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=
     self.sheet_report: sheets.SheetReport | None = None
     super().__init__(**kwargs)
 
-  @abc.abstractmethod
   def _read_sheet(self, manual_dir, skip_invalid: bool) -> sheets.SheetReport:
-    """The database's reader."""
+    """The database's sheet and clips, by the reader its row names."""
+    read = databases.resolve(self.DATABASE.reader)
+    return read(manual_dir, skip_invalid=skip_invalid, **self.DATABASE.reader_kwargs)
 
   def _detect_face(self, report: sheets.SheetReport) -> bool:
     return True
@@ -94,7 +95,7 @@ class MicroExpressionBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=
             "raw": tfds.features.Tensor(shape=shape + (spec.channels,), dtype=np.uint8),
             "saliency": tfds.features.Tensor(shape=shape + (spec.saliency_channels,),
                                              dtype=np.float16),
-            "emotion": tfds.features.ClassLabel(names=self.EMOTIONS),
+            "emotion": tfds.features.ClassLabel(names=self.DATABASE.emotions),
             "subject": tfds.features.Text(),
             "clip": tfds.features.Text(),
             "onset": tfds.features.Scalar(dtype=np.int32),
@@ -107,6 +108,7 @@ class MicroExpressionBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=
             "kind": tfds.features.Text(),  # 'micro' or 'macro'
         }),
         supervised_keys=None,
+        citation=self.DATABASE.citation,
     )
 
   def _split_generators(self, dl_manager):

@@ -23,10 +23,11 @@ import os
 import re
 from pathlib import Path
 
+from mexp import databases
 from mexp import labels
 from mexp.io import layout, sheets
 
-FPS = 30
+FPS = databases.CASME3.fps
 WORKSHEET = "label"
 SHEET_NAME = re.compile(r"cas\(me\)\^?3_part_?a_ME_label_JpgIndex(?:_v(\d+))?\.xlsx?",
                         re.IGNORECASE)
@@ -127,7 +128,7 @@ def check_timing(onset: int | None, apex: int | None, offset: int | None) -> str
     return f"Apex {apex} is after Offset {offset}"
   if offset - onset > MAX_SECONDS * FPS:
     return (f"Offset {offset} is {offset - onset} frames after Onset {onset} "
-            f"({(offset - onset) / FPS:.1f} s at {FPS} fps; an ME lasts under {MAX_SECONDS:g} s)")
+            f"({(offset - onset) / FPS:.1f} s at {FPS:g} fps; an ME lasts under {MAX_SECONDS:g} s)")
   return None
 
 
@@ -137,8 +138,7 @@ def _sample(where: str, cells: dict, tree: Path, subject: str, video: str, clip:
   source = f"{where} ({subject}/{clip})"
   emotion_text = sheets.text_cell(cells["emotion"])
   try:
-    emotion = labels.canonical_emotion(emotion_text, labels.CASME3_EMOTIONS,
-                                       labels.CASME3_ALIASES)
+    emotion = labels.canonical_emotion(emotion_text, databases.CASME3)
   except labels.UnknownEmotionError as e:
     raise sheets.SheetError(f"{source}: {e}") from None
   if emotion_text != emotion:

@@ -25,10 +25,11 @@ import os
 import re
 from pathlib import Path
 
+from mexp import databases
 from mexp import labels
 from mexp.io import layout, sheets
 
-FPS = 30
+FPS = databases.CASME_SQ.fps
 SHEET_NAME = "CAS(ME)^2code_final"
 DATA, RULE1, RULE2 = "CASFEcode_final", "naming rule1", "naming rule2"
 COLUMNS = ("subject", "id", "onset", "apex", "offset", "aus", "emotion", "type", "self_report")
@@ -201,7 +202,7 @@ def parse_row(where: str, cells: dict, subjects: dict[int, str], videos: dict[st
     raise sheets.SheetError(f"{source}: video {name!r} is not in {RULE2!r}")
   try:
     emotion = labels.canonical_emotion(sheets.text_cell(cells["emotion"]),
-                                       labels.CASME_SQ_EMOTIONS, labels.CASME_SQ_ALIASES)
+                                       databases.CASME_SQ)
   except labels.UnknownEmotionError as e:
     raise sheets.SheetError(f"{source}: {e}") from None
   onset, apex, offset = (sheets.int_cell(cells[k]) for k in ("onset", "apex", "offset"))

@@ -18,9 +18,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from mexp import databases
 from mexp.io import casme_sq, layout, long_videos
 
-FPS = 30
+FPS = databases.CASME_SQ.long_videos.fps
 KINDS = {"micro-expression": "micro", "macro-expression": "macro"}
 
 

@@ -1,12 +1,12 @@
-"""Every long-video layout's reader, by name: the synthetic `ground_truth.json` folder, SAMM-LV
-and CAS(ME)^2 (each reader imports mexp.io.long_videos for what they share; this module sits
-above them)."""
+"""Every long-video layout's reader, by name: the synthetic `ground_truth.json` folder, and the
+readers the database table names (SAMM-LV, CAS(ME)^2)."""
 
 from __future__ import annotations
 
 import os
 
-from mexp.io import casme_sq_lv, long_videos, samm_lv
+from mexp import databases
+from mexp.io import long_videos
 
 
 def read_long_videos(layout: str, folder: str | os.PathLike, *,
@@ -23,9 +23,8 @@ def read_long_videos(layout: str, folder: str | os.PathLike, *,
   """
   if layout == "synthetic":
     return long_videos.read_ground_truth(folder, skip_invalid=skip_invalid)
-  if layout == "samm_lv":
-    return samm_lv.read_samm_lv(folder, skip_invalid=skip_invalid)
-  if layout == "casme_sq_lv":
-    return casme_sq_lv.read_casme_sq_lv(folder, skip_invalid=skip_invalid)
-  raise ValueError(f"unknown long-video layout {layout!r}; expected one of "
-                   f"{', '.join(long_videos.LAYOUTS)}")
+  if layout not in databases.LONG_VIDEOS:
+    raise ValueError(f"unknown long-video layout {layout!r}; expected one of "
+                     f"{', '.join(long_videos.LAYOUTS)}")
+  read = databases.resolve(databases.LONG_VIDEOS[layout].reader)
+  return read(folder, skip_invalid=skip_invalid)

@@ -17,13 +17,15 @@ import math
 import os
 from pathlib import Path
 
+from mexp import databases
 from mexp.io import frames as frames_io
 from mexp.io import sheets
 
 MICRO_SECONDS = 0.5  # MEGC: an expression of at most 0.5 s is a micro-expression
 KINDS = ("micro", "macro")
-LAYOUTS = ("synthetic", "samm_lv", "casme_sq_lv")
-NAMES = {"synthetic": "synthetic", "samm_lv": "SAMM-LV", "casme_sq_lv": "CAS(ME)^2"}
+# 'synthetic' (a ground_truth.json folder), then each database's long-video layout.
+LAYOUTS = ("synthetic", *databases.LONG_VIDEOS)
+NAMES = {"synthetic": "synthetic"} | {k: v.title for k, v in databases.LONG_VIDEOS.items()}
 
 
 @dataclasses.dataclass(frozen=True)

@@ -15,13 +15,14 @@ import os
 import re
 from pathlib import Path
 
+from mexp import databases
 from mexp import labels
 from mexp.io import layout, sheets
 
-FPS = 90
+FPS = databases.MMEW.fps
 SHEET_NAME = re.compile(r"MMEW_Micro_Exp\.xlsx?", re.IGNORECASE)
 # Canonical emotion -> its folder names, in order of preference.
-FOLDERS = {e: (e,) for e in labels.MMEW_EMOTIONS} | {"others": ("others", "repression")}
+FOLDERS = {e: (e,) for e in databases.MMEW.emotions} | {"others": ("others", "repression")}
 _SUBJECT = re.compile(r"s?0*(\d+)", re.IGNORECASE)
 
 
@@ -107,7 +108,7 @@ def _sample(where: str, cells: dict, tree: Path, folders: dict[str, Path],
     raise sheets.SheetError(f"{source}: empty Filename")
   emotion_text = sheets.text_cell(cells["emotion"])
   try:
-    emotion = labels.canonical_emotion(emotion_text, labels.MMEW_EMOTIONS, labels.MMEW_ALIASES)
+    emotion = labels.canonical_emotion(emotion_text, databases.MMEW)
   except labels.UnknownEmotionError as e:
     raise sheets.SheetError(f"{source}: {e}") from None
   if emotion_text != emotion:

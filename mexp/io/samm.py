@@ -28,11 +28,12 @@ import os
 import re
 from pathlib import Path
 
+from mexp import databases
 from mexp import labels
 from mexp.io import frames as frames_io
 from mexp.io import layout, sheets
 
-FPS = 200
+FPS = databases.SAMM.fps
 SHEET_NAME = re.compile(r"SAMM(?:_(\d{8}))?_Micro_FACS_Codes(?:_v(\d+))?\.xlsx?", re.IGNORECASE)
 _SUBJECT_DIR = re.compile(r"\d{3}")
 _OR = re.compile(r"\s*\bor\b\s*", re.IGNORECASE)
@@ -130,7 +131,7 @@ def _sample(where: str, cells: dict, tree: Path, forms: collections.Counter) -> 
     raise sheets.SheetError(f"{source}: empty Filename")
   emotion_text = sheets.text_cell(cells["emotion"])
   try:
-    emotion = labels.canonical_emotion(emotion_text, labels.SAMM_EMOTIONS, labels.SAMM_ALIASES)
+    emotion = labels.canonical_emotion(emotion_text, databases.SAMM)
   except labels.UnknownEmotionError as e:
     raise sheets.SheetError(f"{source}: {e}") from None
   if emotion_text.lower() != emotion or emotion == "others":  # 'Other' or 'Others': say which

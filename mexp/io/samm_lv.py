@@ -25,10 +25,11 @@ import os
 import re
 from pathlib import Path
 
+from mexp import databases
 from mexp import labels
 from mexp.io import layout, long_videos, samm, sheets
 
-FPS = 200
+FPS = databases.SAMM.long_videos.fps
 WORKSHEET = "FACS_Movement_Only"
 SHEET_NAME = re.compile(r"SAMM_LongVideos_V(\d+)(?:_Release)?\.xlsx?", re.IGNORECASE)
 TYPES = {"macro": "macro", "micro-1/2": "micro"}  # the Type cell, lower case, without spaces
@@ -115,7 +116,7 @@ def _expression(where: str, cells: dict) -> tuple[str, long_videos.Expression]:
   if sheets.text_cell(cells["emotion"]):
     try:
       emotion = labels.canonical_emotion(sheets.text_cell(cells["emotion"]),
-                                         labels.SAMM_EMOTIONS, labels.SAMM_ALIASES)
+                                         databases.SAMM)
     except labels.UnknownEmotionError as e:
       raise sheets.SheetError(f"{source}: {e}") from None
   value, fixes = {}, []

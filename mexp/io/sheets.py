@@ -22,6 +22,7 @@ import os
 import re
 from pathlib import Path
 
+from mexp import databases
 from mexp import labels
 from mexp.io import frames as frames_io
 
@@ -250,8 +251,8 @@ def _ranges(numbers: list[int]) -> str:
   return ",".join(spans)
 
 
-def _rows_to_samples(*, database: str, sheet: Path, rows, keys, clip_root, emotion_keys,
-                     vocabulary, skip_invalid: bool, skip_blank_emotion: bool) -> SheetReport:
+def _rows_to_samples(*, database: databases.Database, sheet: Path, rows, keys, clip_root,
+                     emotion_keys, skip_invalid: bool, skip_blank_emotion: bool) -> SheetReport:
   col = {
       "subject": column(keys, sheet, "subject"),
       "filename": column(keys, sheet, "filename"),
@@ -276,7 +277,7 @@ def _rows_to_samples(*, database: str, sheet: Path, rows, keys, clip_root, emoti
         skipped.append(f"{source}: no emotion in the sheet (row skipped, as documented)")
         continue
       try:
-        emotion = labels.canonical_emotion(emotion_text, vocabulary)
+        emotion = labels.canonical_emotion(emotion_text, database)
       except labels.UnknownEmotionError as e:
         raise SheetError(f"{source}: {e}") from None
       onset, offset = int_cell(cell("onset")), int_cell(cell("offset"))
@@ -294,7 +295,8 @@ def _rows_to_samples(*, database: str, sheet: Path, rows, keys, clip_root, emoti
       reject_row(where, e, skip_invalid, skipped)
       continue
     samples.append(Sample(
-        database=database, subject=f"{database}/{subject}", clip=clip, emotion=emotion,
+        database=database.name, subject=f"{database.name}/{subject}", clip=clip,
+        emotion=emotion,
         onset=onset, apex=apex, offset=offset, action_units=text_cell(cell("aus")),
         frames=frames, fixes=tuple(fixes + frame_fixes), source=source))
   return SheetReport(samples=samples, skipped=skipped, sheet=sheet, tree=Path())
@@ -318,9 +320,9 @@ def read_casme2(manual_dir: str | os.PathLike, *, skip_invalid: bool = False) ->
   tree = _find_dir(root, ("Cropped", "CASME2_RAW_selected"), "CASME II frame tree")
   keys, rows = read_table(sheet)
   report = _rows_to_samples(
-      database="casme2", sheet=sheet, rows=rows, keys=keys,
+      database=databases.CASME2, sheet=sheet, rows=rows, keys=keys,
       clip_root=lambda subject, clip: tree / subject / clip,
-      emotion_keys=("estimatedemotion", "emotion"), vocabulary=labels.CASME2_EMOTIONS,
+      emotion_keys=("estimatedemotion", "emotion"),
       skip_invalid=skip_invalid, skip_blank_emotion=False)
   check_unique(report.samples)
   return dataclasses.replace(report, tree=tree)
@@ -354,9 +356,9 @@ def read_casme(manual_dir: str | os.PathLike, *, skip_invalid: bool = False) -> 
     keys, rows = read_table(sheets_found[0])
     tree = trees[0]
     report = _rows_to_samples(
-        database="casme", sheet=sheets_found[0], rows=rows, keys=keys,
+        database=databases.CASME, sheet=sheets_found[0], rows=rows, keys=keys,
         clip_root=lambda subject, clip, tree=tree: tree / subject / clip,
-        emotion_keys=("emotion", "estimatedemotion"), vocabulary=labels.CASME_EMOTIONS,
+        emotion_keys=("emotion", "estimatedemotion"),
         skip_invalid=skip_invalid, skip_blank_emotion=True)
     samples += report.samples
     skipped += report.skipped

@@ -16,11 +16,12 @@ import os
 import re
 from pathlib import Path
 
+from mexp import databases
 from mexp import labels
 from mexp.io import frames as frames_io
 from mexp.io import layout, sheets
 
-FPS = {"HS": 100, "VIS": 25, "NIR": 25}
+FPS = {"HS": databases.SMIC.fps, "VIS": 25.0, "NIR": 25.0}  # per camera
 _SUBJECT_DIR = re.compile(r"s(\d+)", re.IGNORECASE)
 NO_APEX_FIX = "no apex in SMIC: apex estimated from peak motion against the onset frame"
 
@@ -58,7 +59,7 @@ def read_smic(manual_dir: str | os.PathLike, *, camera: str = "HS",
                             f"and SMIC_all_cropped/{camera}/s1/micro/...)")
   cropped = [t for t in trees if is_cropped(t)]
   tree = (cropped or trees)[0]
-  notes = [f"{camera} camera only ({FPS[camera.upper()]} fps); "
+  notes = [f"{camera} camera only ({FPS[camera.upper()]:g} fps); "
            + ("cropped tree: faces already aligned, no face detection" if cropped
               else "raw tree: faces detected")]
   notes += [f"other {camera} tree not read: {t}" for t in trees if t != tree]
@@ -76,8 +77,7 @@ def read_smic(manual_dir: str | os.PathLike, *, camera: str = "HS",
     for emotion_dir in layout.subdirs(subject_dir / "micro"):
       where = emotion_dir.relative_to(tree.parent).as_posix()
       try:
-        emotion = labels.canonical_emotion(emotion_dir.name, labels.SMIC_EMOTIONS,
-                                           labels.SMIC_ALIASES)
+        emotion = labels.canonical_emotion(emotion_dir.name, databases.SMIC)
       except labels.UnknownEmotionError as e:
         message = f"{where}: {e} (the folder name)"
         if not skip_invalid:

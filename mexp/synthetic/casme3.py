@@ -17,10 +17,11 @@ from pathlib import Path
 
 import numpy as np
 
+from mexp import databases
 from mexp.synthetic.clips import atomic_dir, render_clip, run_all, write_frames
 from mexp.synthetic.faces import Face, jitter_face, random_face
 
-FPS = 30
+FPS = databases.CASME3.fps
 SHEET = "cas(me)3_part_A_ME_label_JpgIndex_v2.xlsx"
 HEADER = ["Subject", "Filename", "Onset", "Apex", "Offset", "AU", "Objective class", "emotion"]
 WORKSHEETS = ("README", "label", "AU statistics")  # `label` second, on purpose

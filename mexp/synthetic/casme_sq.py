@@ -17,10 +17,11 @@ from pathlib import Path
 
 import numpy as np
 
+from mexp import databases
 from mexp.synthetic.clips import atomic_dir, render_clip, run_all, write_frames
 from mexp.synthetic.faces import Face, jitter_face, random_face
 
-FPS = 30
+FPS = databases.CASME_SQ.fps
 SHEET = "CAS(ME)^2code_final.xlsx"
 WORKSHEETS = ("naming rule1", "naming rule2", "CASFEcode_final")  # the data last, on purpose
 SUBJECTS = (15, 16, 19, 20, 21, 22, 23, 24, 25, 26, 27, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38,

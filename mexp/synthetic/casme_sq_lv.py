@@ -15,9 +15,10 @@ from pathlib import Path
 
 import numpy as np
 
+from mexp import databases
 from mexp.synthetic import casme_sq, long_twins
 
-FPS = 30
+FPS = databases.CASME_SQ.long_videos.fps
 KINDS = {"micro": "micro-expression", "macro": "macro-expression"}
 EMOTIONS = {"happiness": "positive", "surprise": "surprise", "others": "others"}  # else negative
 CODES = (casme_sq.TYPO_CODE,) + tuple(c for c in casme_sq.VIDEOS if c != casme_sq.TYPO_CODE)

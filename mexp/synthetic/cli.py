@@ -14,22 +14,22 @@ import dataclasses
 import functools
 import sys
 
-from mexp.synthetic import casme2, casme3, casme_sq, casme_sq_lv, mmew, samm, samm_lv, smic
-from mexp.synthetic import joined, recording
+from mexp import databases
+from mexp.synthetic import joined, recording, smic
 from mexp.synthetic.long_videos import DEFAULT, HARD, hard_seconds, write_long_videos
 
-# Layout -> (writer, number of emotions per subject).
-LAYOUTS = {
-    "casme2": (casme2.generate, len(casme2.EMOTIONS)),
-    "samm": (samm.generate, len(samm.EMOTION_AUS)),
-    "smic": (smic.generate, len(smic.EMOTION_AUS)),
-    "smic_cropped": (functools.partial(smic.generate, cropped=True), len(smic.EMOTION_AUS)),
-    "casme3": (casme3.generate, len(casme3.EMOTION_AUS)),
-    "mmew": (mmew.generate, len(mmew.EMOTION_AUS)),
-    "casme_sq": (casme_sq.generate, len(casme_sq.EMOTION_AUS)),
-}
+# Layout -> its writer: each database's twin (mexp.synthetic.LAYOUT.generate), and SMIC's
+# cropped tree.
+LAYOUTS = {row.twin: f"mexp.synthetic.{row.twin}:generate" for row in databases.TABLE if row.twin}
+LAYOUTS["smic_cropped"] = functools.partial(smic.generate, cropped=True)
 # Long-video layouts (`--layout samm_lv --long_videos N`): their sheet and frame folders.
-LONG_LAYOUTS = {"samm_lv": samm_lv.generate, "casme_sq_lv": casme_sq_lv.generate}
+LONG_LAYOUTS = {layout: v.twin for layout, v in databases.LONG_VIDEOS.items()}
+
+
+def writer(layout: str):
+  """The function that writes a layout's synthetic twin."""
+  ref = {**LAYOUTS, **LONG_LAYOUTS}[layout]
+  return databases.resolve(ref) if isinstance(ref, str) else ref
 
 
 def main(argv=None) -> int:
@@ -70,8 +70,8 @@ def main(argv=None) -> int:
   conditions = dataclasses.replace(recording.Conditions(), **{n: False for n in names})
   if args.layout in LONG_LAYOUTS:
     try:
-      out = LONG_LAYOUTS[args.layout](args.out_dir, videos=args.long_videos or 2, seed=args.seed,
-                                      micro=args.micro or 3, progress=True)
+      out = writer(args.layout)(args.out_dir, videos=args.long_videos or 2, seed=args.seed,
+                                micro=args.micro or 3, progress=True)
     except (FileExistsError, ValueError) as e:
       print(f"error: {e}", file=sys.stderr)
       return 2
@@ -96,13 +96,12 @@ def main(argv=None) -> int:
       return 2
     print(f"wrote {out}: {args.long_videos} long videos and ground_truth.json")
     return 0
-  write, emotions = LAYOUTS[args.layout]
   try:
-    out = write(args.out_dir, subjects=args.subjects, seed=args.seed,
+    out = writer(args.layout)(args.out_dir, subjects=args.subjects, seed=args.seed,
                 clips_per_emotion=args.clips_per_emotion, progress=True)
   except (FileExistsError, ValueError) as e:
     print(f"error: {e}", file=sys.stderr)
     return 2
-  print(f"wrote {out}: {args.subjects} subjects x {emotions} emotions x "
-        f"{args.clips_per_emotion} clips ({args.layout} layout)")
+  print(f"wrote {out}: {args.subjects} subjects, {args.clips_per_emotion} clips per emotion "
+        f"({args.layout} layout)")
   return 0

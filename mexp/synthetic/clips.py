@@ -13,9 +13,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from mexp import databases
 from mexp.synthetic.faces import H, W, Face, au_field, render
 
-FPS = 200  # CASME II's rate; the time axis of drift and flicker
+FPS = databases.CASME2.fps  # CASME II's rate; the time axis of drift and flicker
 
 @dataclasses.dataclass(frozen=True)
 class SheetClip:

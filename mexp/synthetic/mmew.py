@@ -11,10 +11,11 @@ from pathlib import Path
 
 import numpy as np
 
+from mexp import databases
 from mexp.synthetic.clips import SheetClip, atomic_dir, render_clip, run_all, write_frames
 from mexp.synthetic.faces import Face, jitter_face, random_face
 
-FPS = 90
+FPS = databases.MMEW.fps
 SHEET = "MMEW_Micro_Exp.xlsx"
 HEADER = ["Subject", "Filename", "OnsetFrame", "ApexFrame", "OffsetFrame", "Action Units",
           "Estimated Emotion", "remarks"]

@@ -14,10 +14,11 @@ from pathlib import Path
 
 import numpy as np
 
+from mexp import databases
 from mexp.synthetic.clips import SheetClip, atomic_dir, render_clip, run_all, write_frames
 from mexp.synthetic.faces import Face, jitter_face, random_face
 
-FPS = 200
+FPS = databases.SAMM.fps
 SHEET = "SAMM_20181215_Micro_FACS_Codes_v2.xlsx"
 HEADER = ["Subject", "Filename", "Inducement Code", "Onset Frame", "Apex Frame", "Offset Frame",
           "Duration", "Micro", "Action Units", "Estimated Emotion", "Objective Classes", "Notes"]

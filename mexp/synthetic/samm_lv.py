@@ -16,10 +16,11 @@ from pathlib import Path
 
 import numpy as np
 
+from mexp import databases
 from mexp.synthetic import long_twins
 from mexp.synthetic.samm import SUBJECTS
 
-FPS = 200
+FPS = databases.SAMM.long_videos.fps
 SHEET = "SAMM_LongVideos_V1_Release.xlsx"
 WORKSHEET = "FACS_Movement_Only"
 HEADER = ["Subject", "Filename", "Inducement Code", "Onset", "Apex", "Offset", "Duration", "Type",

@@ -15,10 +15,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from mexp import databases
 from mexp.synthetic.clips import atomic_dir, render_clip, run_all, write_frames
 from mexp.synthetic.faces import Face, jitter_face, random_face
 
-FPS = 100  # the HS camera
+FPS = databases.SMIC.fps  # the HS camera
 SUBJECTS = (1, 2, 3, 4, 5, 6, 8, 9, 11, 12, 13, 14, 15, 18, 19, 20)  # SMIC-HS's 16
 EMOTION_AUS = {
     "negative": [(4, 7), (9,), (10,), (14,), (1, 4, 15)],

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from mexp import labels
+from mexp import databases
 from mexp.datasets import builder
-from mexp.io import sheets
 
 
 class Casme(builder.MicroExpressionBuilder):
   """CASME (v1), from the licensed folder."""
 
-  EMOTIONS = labels.CASME_EMOTIONS
+  DATABASE = databases.CASME
   MANUAL_DOWNLOAD_INSTRUCTIONS = """\
   CASME is licensed: request it from its owners (Institute of Psychology, Chinese Academy of
   Sciences). Put into --manual_dir either or both sections:
@@ -20,5 +19,3 @@ class Casme(builder.MicroExpressionBuilder):
     CASME_B/Section B/sub08/...
   """
 
-  def _read_sheet(self, manual_dir, skip_invalid):
-    return sheets.read_casme(manual_dir, skip_invalid=skip_invalid)

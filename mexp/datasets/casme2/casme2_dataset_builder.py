@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mexp import labels
+from mexp import databases
 from mexp.datasets import builder
-from mexp.io import sheets
 
 
 class Casme2(builder.MicroExpressionBuilder):
   """CASME II, from the licensed folder (or the synthetic twin written by `mexp.synthetic`)."""
 
-  EMOTIONS = labels.CASME2_EMOTIONS
+  DATABASE = databases.CASME2
   MANUAL_DOWNLOAD_INSTRUCTIONS = """\
   CASME II is licensed: request it from its owners (Institute of Psychology, Chinese Academy of
   Sciences). Put into --manual_dir:
@@ -21,9 +20,6 @@ class Casme2(builder.MicroExpressionBuilder):
     Cropped/sub01/EP02_01f/reg_img46.jpg ...           (preferred when both are present)
   `python -m mexp.synthetic DIR` writes a synthetic folder in the same layout.
   """
-
-  def _read_sheet(self, manual_dir, skip_invalid):
-    return sheets.read_casme2(manual_dir, skip_invalid=skip_invalid)
 
   def _detect_face(self, report):
     return Path(report.tree).name != "Cropped"  # the Cropped tree is already face-aligned

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from mexp import labels
+from mexp import databases
 from mexp.datasets import builder
-from mexp.io import casme3 as casme3_io
 
 
 class Casme3(builder.MicroExpressionBuilder):
   """CAS(ME)^3 Part A, from the licensed folder (or `mexp.synthetic DIR --layout casme3`)."""
 
-  EMOTIONS = labels.CASME3_EMOTIONS
+  DATABASE = databases.CASME3
   MANUAL_DOWNLOAD_INSTRUCTIONS = """\
   CAS(ME)^3 is licensed: request it from its owners (Xiaolan Fu's group, Institute of
   Psychology, Chinese Academy of Sciences), sign their licence agreement, and unpack Part A
@@ -21,5 +20,3 @@ class Casme3(builder.MicroExpressionBuilder):
   `python -m mexp.synthetic DIR --layout casme3` writes a synthetic folder in the same layout.
   """
 
-  def _read_sheet(self, manual_dir, skip_invalid):
-    return casme3_io.read_casme3(manual_dir, skip_invalid=skip_invalid)

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from mexp import labels
+from mexp import databases
 from mexp.datasets import builder
-from mexp.io import casme_sq as casme_sq_io
 
 
 class CasmeSq(builder.MicroExpressionBuilder):
   """CAS(ME)^2 micro-expressions as short clips (or `mexp.synthetic DIR --layout casme_sq`)."""
 
-  EMOTIONS = labels.CASME_SQ_EMOTIONS
-  MACRO = False
+  DATABASE = databases.CASME_SQ
   MANUAL_DOWNLOAD_INSTRUCTIONS = """\
   CAS(ME)^2 is licensed: request it from its owners (Xiaolan Fu's group, Institute of
   Psychology, Chinese Academy of Sciences), sign their licence agreement, and unpack it into
@@ -22,11 +20,8 @@ class CasmeSq(builder.MicroExpressionBuilder):
   `python -m mexp.synthetic DIR --layout casme_sq` writes a synthetic folder in the same layout.
   """
 
-  def _read_sheet(self, manual_dir, skip_invalid):
-    return casme_sq_io.read_casme_sq(manual_dir, macro=self.MACRO, skip_invalid=skip_invalid)
-
 
 class CasmeSqAll(CasmeSq):
   """CAS(ME)^2 micro- and macro-expressions as short clips."""
 
-  MACRO = True
+  DATABASE = databases.CASME_SQ_ALL

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from mexp import labels
+from mexp import databases
 from mexp.datasets import builder
-from mexp.io import mmew as mmew_io
 
 
 class Mmew(builder.MicroExpressionBuilder):
   """MMEW's micro-expressions, from the licensed folder (or `mexp.synthetic DIR --layout mmew`)."""
 
-  EMOTIONS = labels.MMEW_EMOTIONS
+  DATABASE = databases.MMEW
   MANUAL_DOWNLOAD_INSTRUCTIONS = """\
   MMEW is licensed: request it from its owners (Xianye Ben's group, Shandong University), sign
   their licence agreement, and unpack the archive into --manual_dir. Expected, anywhere below it:
@@ -20,5 +19,3 @@ class Mmew(builder.MicroExpressionBuilder):
   `python -m mexp.synthetic DIR --layout mmew` writes a synthetic folder in the same layout.
   """
 
-  def _read_sheet(self, manual_dir, skip_invalid):
-    return mmew_io.read_mmew(manual_dir, skip_invalid=skip_invalid)

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from mexp import labels
+from mexp import databases
 from mexp.datasets import builder
-from mexp.io import samm as samm_io
 
 
 class Samm(builder.MicroExpressionBuilder):
   """SAMM, from the licensed folder (or the synthetic twin: `mexp.synthetic DIR --layout samm`)."""
 
-  EMOTIONS = labels.SAMM_EMOTIONS
+  DATABASE = databases.SAMM
   MANUAL_DOWNLOAD_INSTRUCTIONS = """\
   SAMM is licensed: request it from its owners (Moi Hoon Yap's group, Manchester Metropolitan
   University), sign their licence agreement, and unpack the archive into --manual_dir.
@@ -20,5 +19,3 @@ class Samm(builder.MicroExpressionBuilder):
   `python -m mexp.synthetic DIR --layout samm` writes a synthetic folder in the same layout.
   """
 
-  def _read_sheet(self, manual_dir, skip_invalid):
-    return samm_io.read_samm(manual_dir, skip_invalid=skip_invalid)

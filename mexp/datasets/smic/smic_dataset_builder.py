@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mexp import labels
+from mexp import databases
 from mexp.datasets import builder
 from mexp.io import smic
 
@@ -10,7 +10,7 @@ from mexp.io import smic
 class Smic(builder.MicroExpressionBuilder):
   """SMIC's HS camera, from the licensed folder (or `mexp.synthetic DIR --layout smic`)."""
 
-  EMOTIONS = labels.SMIC_EMOTIONS
+  DATABASE = databases.SMIC
   MANUAL_DOWNLOAD_INSTRUCTIONS = """\
   SMIC is licensed: request it from its owners (Center for Machine Vision and Signal Analysis,
   University of Oulu), sign their licence agreement, and unpack the archive into --manual_dir.
@@ -20,9 +20,6 @@ class Smic(builder.MicroExpressionBuilder):
   Only the HS camera (100 fps) is read; VIS/ and NIR/ and every non_micro/ folder are left out.
   `python -m mexp.synthetic DIR --layout smic` (or smic_cropped) writes a synthetic folder.
   """
-
-  def _read_sheet(self, manual_dir, skip_invalid):
-    return smic.read_smic(manual_dir, skip_invalid=skip_invalid)
 
   def _detect_face(self, report):
     return not smic.is_cropped(report.tree)  # the cropped tree is already face-aligned
