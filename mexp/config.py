@@ -102,14 +102,6 @@ class ModelConfig:
   dense: tuple[int, ...] = (100, 100)
   width_factor: float = 1.0
   dropout: float = 0.5
-  # Training only: per stream (same order as `streams`), the chance that one example's features
-  # from that stream are zeroed (modality dropout), so the head cannot lean on one stream's
-  # shortcuts; () = never.
-  stream_dropout: tuple[float, ...] = ()
-  # Per stream (same order as `streams`), the initial value of a learned per-channel scale on
-  # that stream's features before they are concatenated (LayerScale); () = no scale. A stream
-  # started at 0 joins only as far as the training loss asks for it.
-  stream_scale_init: tuple[float, ...] = ()
   # What the raw stream sees: 'frames' (as stored, standardised per clip) or 'changes' (each
   # pixel's mean over the clip removed: the movement without the subject's face).
   raw_input: str = "frames"
@@ -139,8 +131,6 @@ class ModelConfig:
   # `changes`): a 64x64 clip enters as 32x32 with 4x the channels, so the first convolution sees
   # every stored pixel at the cost of a 32x32 network. 1: off.
   space_to_depth: int = 1
-  norm: str = "none"  # 'none', 'group' or 'layer' (LayerNorm over channels: slow here, and it
-  # erases the per-pixel motion magnitude the saliency stream carries)
   conv: str = "auto"  # one of CONVS: 'auto' picks by backend (conv3d.pick_conv)
 
 
@@ -208,6 +198,12 @@ def flag(key: str) -> str:
   return ALIASES.get(key, "--config." + key)
 
 
+# Fields tried and removed: a config.json saved before then still loads when it left them at
+# these defaults (what the run used); any other value is refused below as an unknown key.
+REMOVED = {("model", "stream_dropout"): [], ("model", "stream_scale_init"): [],
+           ("model", "norm"): "none"}
+
+
 def from_dict(d: dict) -> Config:
   """The inverse of dataclasses.asdict for Config (as saved in a workdir's config.json).
 
@@ -217,6 +213,14 @@ def from_dict(d: dict) -> Config:
     ValueError: naming any key this version of Config does not have, or a value of the wrong
       type (e.g. "optim.epochs must be int, got str '40'").
   """
+  if isinstance(d, dict):
+    for (group, field), default in REMOVED.items():
+      value = d.get(group, {}).get(field, default) if isinstance(d.get(group), dict) else default
+      if value != default:
+        raise ValueError(f"{group}.{field} {value!r}: removed from mexp (tried and left off, "
+                         "docs/results.md); this run needs the version that wrote it")
+    d = {k: {f: v for f, v in part.items() if (k, f) not in REMOVED}
+         if isinstance(part, dict) else part for k, part in d.items()}
   return config_io.from_dict(Config, d)
 
 
@@ -259,23 +263,9 @@ def _rate(r: float) -> bool:
   return 0 <= r < 1
 
 
-def validate(config: Config, num_devices: int = 1) -> None:
-  """Raises ValueError, one line naming the flag (or config key), for a value a run cannot use.
-
-  Runs call it before they write anything. It needs no data: the fold count against the number
-  of subjects is checked by mexp.folds.make_folds.
-
-  Args:
-    config: the run's config.
-    num_devices: the devices that the global batch is split over.
-  """
-  config_io.check_types(config)
-  if error := _folds_error(config.data.folds):
-    raise ValueError(error)
-  d, m, o, a, p = config.data, config.model, config.optim, config.augment, config.probe
-  if error := _datasets_error(d):
-    raise ValueError(error)
-  checks = [
+def _data_checks(d: DataConfig) -> list[tuple[str, bool, str]]:
+  """(field, ok, requirement) of the data fields."""
+  return [
       ("data.val_subjects", d.val_subjects >= 0, "must be >= 0"),
       ("data.score_on", d.score_on in ("test", "validation"), "expected 'test' or 'validation'"),
       ("data.val_subjects", d.score_on == "test" or d.val_subjects >= 1,
@@ -285,6 +275,12 @@ def validate(config: Config, num_devices: int = 1) -> None:
       ("data.synthetic_seed", d.synthetic_seed >= 0, "must be >= 0"),
       ("data.synthetic_dir", d.manual_dir is not None or len(datasets_of(d)) == 1
        or "{name}" in d.synthetic_dir, "needs '{name}' (one folder per database's twin)"),
+  ]
+
+
+def _model_checks(m: ModelConfig) -> list[tuple[str, bool, str]]:
+  """(field, ok, requirement) of the model fields."""
+  return [
       ("model.streams", len(m.streams) > 0 and len(set(m.streams)) == len(m.streams)
        and set(m.streams) <= {"raw", "saliency"}, "expected 'raw' and/or 'saliency', once each"),
       ("model.stream_widths", len(m.stream_widths) == len(m.stream_pools)
@@ -297,12 +293,6 @@ def validate(config: Config, num_devices: int = 1) -> None:
       ("model.dense", all(w >= 1 for w in m.dense), "widths must be >= 1"),
       ("model.width_factor", 0 < m.width_factor < math.inf, "must be > 0"),
       ("model.dropout", _rate(m.dropout), "must be in [0, 1)"),
-      ("model.stream_dropout", len(m.stream_dropout) in (0, len(m.streams))
-       and all(map(_rate, m.stream_dropout)),
-       f"expected () or one rate in [0, 1) per stream of {m.streams}"),
-      ("model.stream_scale_init", len(m.stream_scale_init) in (0, len(m.streams))
-       and all(math.isfinite(v) for v in m.stream_scale_init),
-       f"expected () or one finite value per stream of {m.streams}"),
       ("model.raw_input", m.raw_input in ("frames", "changes"), "expected 'frames' or 'changes'"),
       ("model.motion_path_grid", m.motion_path_grid >= 0, "must be >= 0 (0: no motion path)"),
       ("model.motion_path_grid", not m.motion_path_grid or "saliency" in m.streams,
@@ -318,13 +308,14 @@ def validate(config: Config, num_devices: int = 1) -> None:
        f"expected () or one weight >= 0 per stream of {m.streams}, not all 0"),
       ("model.late_weights", m.fusion == "late" or not m.late_weights,
        "needs fusion 'late': set ()"),
-      ("model.stream_scale_init", m.fusion != "late" or not m.stream_scale_init,
-       "has no effect with fusion 'late' (each stream its own network): set ()"),
-      ("model.stream_dropout", m.fusion != "late" or not m.stream_dropout,
-       "has no effect with fusion 'late' (each stream its own network): set ()"),
       ("model.space_to_depth", m.space_to_depth >= 1, "must be >= 1 (1: off)"),
-      ("model.norm", m.norm in ("none", "group", "layer"), "expected 'none', 'group' or 'layer'"),
       ("model.conv", m.conv in CONVS, f"expected one of {', '.join(map(repr, CONVS))}"),
+  ]
+
+
+def _optim_checks(o: OptimConfig, num_devices: int) -> list[tuple[str, bool, str]]:
+  """(field, ok, requirement) of the optimiser fields."""
+  return [
       ("optim.epochs", o.epochs >= 1, "must be >= 1"),
       ("optim.batch_size", o.batch_size >= 1 and o.batch_size % num_devices == 0,
        f"must be a positive multiple of the {num_devices} device(s)"),
@@ -334,6 +325,13 @@ def validate(config: Config, num_devices: int = 1) -> None:
       ("optim.ema_decay", 0 <= o.ema_decay < 1, "must be in [0, 1)"),
       ("optim.grad_clip", o.grad_clip is None or 0 < o.grad_clip < math.inf,
        "must be > 0, or None for no clipping"),
+  ]
+
+
+def _run_checks(config: Config) -> list[tuple[str, bool, str]]:
+  """(field, ok, requirement) of the rest: augmentation, probe, run."""
+  a, p = config.augment, config.probe
+  return [
       ("augment.max_shift", a.max_shift >= 0, "must be >= 0"),
       ("augment.max_time_shift", a.max_time_shift >= 0, "must be >= 0"),
       ("probe.grid", p.grid >= 1, "must be >= 1"),
@@ -345,6 +343,25 @@ def validate(config: Config, num_devices: int = 1) -> None:
       ("seed", config.seed >= 0, "must be >= 0"),
       ("checkpoint_every", config.checkpoint_every >= 1, "must be >= 1"),
   ]
+
+
+def validate(config: Config, num_devices: int = 1) -> None:
+  """Raises ValueError, one line naming the flag (or config key), for a value a run cannot use.
+
+  Runs call it before they write anything. It needs no data: the fold count against the number
+  of subjects is checked by mexp.folds.make_folds.
+
+  Args:
+    config: the run's config.
+    num_devices: the devices that the global batch is split over.
+  """
+  config_io.check_types(config)
+  if error := _folds_error(config.data.folds):
+    raise ValueError(error)
+  if error := _datasets_error(config.data):
+    raise ValueError(error)
+  checks = [*_data_checks(config.data), *_model_checks(config.model),
+            *_optim_checks(config.optim, num_devices), *_run_checks(config)]
   for key, ok, requirement in checks:
     if not ok:
       value = config

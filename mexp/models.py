@@ -36,53 +36,31 @@ class Conv3D(nn.Module):
     return pick_conv(self.impl, features=self.features)(x_BxTxHxWxC, kernel) + bias
 
 
-def _norm(kind: str):
-  if kind == "layer":
-    return nn.LayerNorm()
-  if kind == "group":
-    return nn.GroupNorm(num_groups=None, group_size=8)
-  if kind == "none":
-    return lambda x: x
-  raise ValueError(f"unknown norm {kind!r}; expected 'layer', 'group' or 'none'")
-
-
 def _width(width: int, factor: float) -> int:
   return max(4, int(round(width * factor)))
 
 
 class Stream3D(nn.Module):
-  """Conv3D -> norm -> ReLU -> 3D max-pool, once per (width, pool)."""
+  """Conv3D -> ReLU -> 3D max-pool, once per (width, pool)."""
   widths: Sequence[int]
   pools: Sequence[tuple[int, int, int]]
-  norm: str = "none"
   conv: str = "auto"
 
   @nn.compact
   def __call__(self, x_BxTxHxWxC: jax.Array) -> jax.Array:
     x = x_BxTxHxWxC
     for width, pool in zip(self.widths, self.pools):
-      if self.norm == "none":  # max-pool commutes with ReLU and the bias: pool first
-        x = nn.relu(Conv3D(width, self.conv, pool=pool)(x))
-      else:
-        x = max_pool3d(nn.relu(_norm(self.norm)(Conv3D(width, self.conv)(x))), pool)
+      # Max-pool commutes with ReLU and the bias: the convolution pools first.
+      x = nn.relu(Conv3D(width, self.conv, pool=pool)(x))
     return x
 
 
-def drop_streams(rng: jax.Array, features: list[jax.Array], rates: Sequence[float]) -> list:
-  """Zeroes each example's features from stream i with probability rates[i] (never all streams)."""
-  b = features[0].shape[0]
-  drop_BxS = jax.random.uniform(rng, (b, len(features))) < jnp.asarray(rates)
-  drop_BxS = drop_BxS & ~jnp.all(drop_BxS, axis=1, keepdims=True)
-  return [jnp.where(drop_BxS[:, i, None, None, None, None], 0.0, f) for i, f in enumerate(features)]
-
-
 def _pool_head(x_BxTxHxWxC: jax.Array, head_pool: str) -> jax.Array:
-  """'mean': global average pooling; 'time': mean over time, the face layout kept (flattened)."""
+  """'mean': global average pooling; 'time': mean over time, the face layout kept (flattened):
+  where on the face a movement happens is the label's cue. config.validate checks the name."""
   if head_pool == "mean":
     return jnp.mean(x_BxTxHxWxC, axis=(1, 2, 3))
-  if head_pool == "time":  # where on the face a movement happens is the label's cue
-    return jnp.mean(x_BxTxHxWxC, axis=1).reshape(x_BxTxHxWxC.shape[0], -1)
-  raise ValueError(f"unknown head_pool {head_pool!r}; expected 'mean' or 'time'")
+  return jnp.mean(x_BxTxHxWxC, axis=1).reshape(x_BxTxHxWxC.shape[0], -1)
 
 
 def changes(x_BxTxHxWxC: jax.Array) -> jax.Array:
@@ -117,37 +95,23 @@ class TwoStream3DCNN(nn.Module):
     inputs = {"raw": raw_BxTxHxWxC, "saliency": saliency_BxTxHxWxS}
     if cfg.space_to_depth > 1:
       inputs = {k: space_to_depth(v, cfg.space_to_depth) for k, v in inputs.items()}
-    if not cfg.streams or set(cfg.streams) - set(inputs):
-      raise ValueError(f"streams must be a non-empty subset of {tuple(inputs)}, not {cfg.streams}")
     widths = [_width(w, cfg.width_factor) for w in cfg.stream_widths]
-    features = [Stream3D(widths, cfg.stream_pools, cfg.norm, cfg.conv, name=f"{s}_stream")(inputs[s])
+    features = [Stream3D(widths, cfg.stream_pools, cfg.conv, name=f"{s}_stream")(inputs[s])
                 for s in cfg.streams]
-    if cfg.stream_dropout and len(cfg.stream_dropout) != len(cfg.streams):
-      raise ValueError(f"stream_dropout {cfg.stream_dropout} needs one rate per stream {cfg.streams}")
-    if cfg.stream_scale_init:
-      if len(cfg.stream_scale_init) != len(cfg.streams):
-        raise ValueError(f"stream_scale_init {cfg.stream_scale_init} needs one value per stream "
-                         f"{cfg.streams}")
-      features = [f * self.param(f"{s}_scale", nn.initializers.constant(v), (f.shape[-1],))
-                  for f, s, v in zip(features, cfg.streams, cfg.stream_scale_init)]
-    if train and any(cfg.stream_dropout):
-      features = drop_streams(self.make_rng("dropout"), features, cfg.stream_dropout)
     x = jnp.concatenate(features, axis=-1)
-    # Without a norm, the last shared conv pools before its bias and ReLU, as in Stream3D.
-    fuse_pool = cfg.norm == "none" and len(cfg.shared_widths) > 0
+    # The last shared conv pools before its bias and ReLU, as in Stream3D.
+    fuse_pool = len(cfg.shared_widths) > 0
     for i, width in enumerate(cfg.shared_widths):
       last = i == len(cfg.shared_widths) - 1
       conv = Conv3D(_width(width, cfg.width_factor), cfg.conv,
-                    pool=cfg.shared_pool if fuse_pool and last else None, name=f"shared_conv{i}")
-      x = nn.relu(_norm(cfg.norm)(conv(x)))
+                    pool=cfg.shared_pool if last else None, name=f"shared_conv{i}")
+      x = nn.relu(conv(x))
     x = _pool_head(x if fuse_pool else max_pool3d(x, cfg.shared_pool), cfg.head_pool)
     for i, width in enumerate(cfg.dense):
       x = nn.relu(nn.Dense(width, name=f"dense{i}")(x))
       x = nn.Dropout(cfg.dropout, deterministic=not train)(x)
     logits = nn.Dense(self.num_classes, name="head")(x)
-    if cfg.motion_path_grid:
-      if "saliency" not in cfg.streams:
-        raise ValueError(f"motion_path_grid reads the saliency clip: streams {cfg.streams} have none")
+    if cfg.motion_path_grid:  # config.validate: only beside a saliency stream
       pooled = area_pool(motion_path_view(saliency_BxTxHxWxS, cfg.motion_path_input),
                          cfg.motion_path_grid)
       logits = logits + nn.Dense(self.num_classes, name="motion_path")(
@@ -159,7 +123,7 @@ def single_stream(cfg: config_lib.ModelConfig, stream: str) -> config_lib.ModelC
   """One stream's own network for late fusion: the single-stream ablation's (the motion path
   only beside the saliency stream)."""
   return dataclasses.replace(
-      cfg, streams=(stream,), fusion="concat", stream_scale_init=(), stream_dropout=(),
+      cfg, streams=(stream,), fusion="concat",
       motion_path_grid=cfg.motion_path_grid if stream == "saliency" else 0)
 
 
@@ -186,15 +150,11 @@ def probabilities(logits: jax.Array, average: str = "probs",
   if logits.ndim == 2:
     return jax.nn.softmax(logits, axis=-1)
   w_S = jnp.full(logits.shape[1], 1.0) if not weights else jnp.asarray(weights, jnp.float32)
-  if w_S.shape != (logits.shape[1],):
-    raise ValueError(f"late_weights {weights} needs one weight per stream ({logits.shape[1]})")
   w_1xSx1 = (w_S / jnp.sum(w_S))[None, :, None]
   if average == "probs":
     return jnp.sum(w_1xSx1 * jax.nn.softmax(logits, axis=-1), axis=1)
-  if average == "log_probs":
-    return jax.nn.softmax(jnp.sum(w_1xSx1 * jax.nn.log_softmax(logits, axis=-1), axis=1), axis=-1)
-  raise ValueError(f"unknown late_average {average!r}; expected one of "
-                   f"{', '.join(config_lib.LATE_AVERAGES)}")
+  # 'log_probs' (config.validate checks the name)
+  return jax.nn.softmax(jnp.sum(w_1xSx1 * jax.nn.log_softmax(logits, axis=-1), axis=1), axis=-1)
 
 
 def fused_probabilities(cfg: config_lib.ModelConfig):
@@ -207,10 +167,7 @@ def motion_path_view(saliency_BxTxHxWxS: jax.Array, kind: str) -> jax.Array:
   'apex_uv', the centre frame's u and v (the onset -> apex flow of apex-centred flow clips)."""
   if kind == "mean":
     return jnp.mean(saliency_BxTxHxWxS, axis=1)
-  if kind == "apex_uv":
-    return saliency_BxTxHxWxS[:, saliency_BxTxHxWxS.shape[1] // 2, :, :, :2]
-  raise ValueError(f"unknown motion_path_input {kind!r}; expected one of "
-                   f"{', '.join(config_lib.MOTION_PATH_INPUTS)}")
+  return saliency_BxTxHxWxS[:, saliency_BxTxHxWxS.shape[1] // 2, :, :, :2]  # 'apex_uv'
 
 
 def area_pool(x_BxHxWxC: jax.Array, grid: int) -> jax.Array:

@@ -107,7 +107,7 @@ def main(get_config, argv=None, description: str = "", probe_only: bool = False)
     print(f"error: {e}", file=sys.stderr)
     return 2
   import jax
-  from mexp import checkpoints, evaluate, input_pipeline, train
+  from mexp import checkpoints, evaluate, input_pipeline, report, train
   from mexp.datasets import build as build_lib
   build_lib.quiet_tfds_logs()
   # Orbax logs a failed save's traceback at ERROR before it re-raises here, where it is reported.
@@ -135,7 +135,7 @@ def main(get_config, argv=None, description: str = "", probe_only: bool = False)
     return 2
   if not distributed.is_writer():
     return 0
-  print(evaluate.table(results))
+  print(report.table(results))
   print(f"wrote {config.workdir}/results.json, confusion.png"
         + ("" if probe_only else ", curves.png"))
   return 0

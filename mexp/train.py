@@ -218,32 +218,23 @@ def fit(config: config_lib.Config, clips: pipeline.Clips, train_idx: np.ndarray,
   Raises:
     NonFiniteLossError: when an epoch's training loss is NaN or infinite.
   """
-  batch = config.optim.batch_size
-  if batch % mesh.size:
-    raise ValueError(f"batch_size {batch} must be a multiple of the {mesh.size} devices")
+  batch, epochs = config.optim.batch_size, config.optim.epochs
   spe = pipeline.steps_per_epoch(len(train_idx), batch)
-  total = config.optim.epochs * spe
+  total = epochs * spe
   root = jax.random.fold_in(jax.random.key(config.seed), fold_number)
   k_init, k_steps = jax.random.split(root)
   weights = pipeline.class_weights(clips.label_N[train_idx], len(clips.classes)) \
       if config.optim.class_weighted else np.ones(len(clips.classes), np.float32)
   state = create_state(config, len(clips.classes), clips, weights, spe, k_init)
   schedule = make_schedule(config.optim, spe)
-  replicated = NamedSharding(mesh, P())
-  zeros = np.zeros(len(SUMS), np.float32)
-  target = jax.device_put({"state": state, "epoch_sums": zeros}, replicated)
+  zeros = jax.device_put(np.zeros(len(SUMS), np.float32), NamedSharding(mesh, P()))
   mngr = checkpoints.manager(fold_dir / "checkpoints")
-  restored, start = checkpoints.restore_latest(mngr, target)
-  state, epoch_sums = restored["state"], restored["epoch_sums"]
-  log_path = fold_dir / "metrics.jsonl"
-  history = [json.loads(line) for line in log_path.read_text().splitlines()] \
-      if log_path.exists() else []
-  history = [h for h in history if h["step"] <= start]  # lines after the checkpoint are redone
+  state, epoch_sums, start, history = _resume(mngr, state, zeros, fold_dir / "metrics.jsonl")
   train, evaluate = steps
 
   bar = _progress_bar(total, start, fold_dir.name) if progress else None
   step = start
-  for epoch in range(start // spe, config.optim.epochs):
+  for epoch in range(start // spe, epochs):
     for k, (index_B, mask_B) in enumerate(pipeline.batch_indices(
         train_idx, batch, shuffle_seed=[config.seed, fold_number, epoch])):
       step = epoch * spe + k
@@ -263,37 +254,62 @@ def fit(config: config_lib.Config, clips: pipeline.Clips, train_idx: np.ndarray,
               f"{fold_dir.name}: training loss is {record['train_loss']} at epoch {epoch + 1}; "
               "lower --config.optim.learning_rate (or check the data for NaN/inf)")
         if len(val_idx):
-          probs = predict(evaluate, state, clips, val_idx, batch, mesh, fold_dir.name)
-          labels = clips.label_N[val_idx]
-          record["val_accuracy"] = float(np.mean(np.argmax(probs, 1) == labels))
-          record["val_loss"] = weighted_nll(probs, labels, weights)
-          record["val_uf1"] = metrics.uf1(labels, np.argmax(probs, 1), len(clips.classes))
+          record.update(_validation(evaluate, state, clips, val_idx, batch, mesh, weights,
+                                    fold_dir.name))
         history.append(record)
-        epoch_sums = jax.device_put(zeros, replicated)
+        epoch_sums = zeros
         if distributed.is_writer():  # one writer of the workdir's files
-          _write_jsonl(log_path, history)
-        if bar:
-          bar.set_postfix(epoch=f"{epoch + 1}/{config.optim.epochs}",
-                          loss=f"{record['train_loss']:.3f}")
-        elif progress:
-          print(f"fold {fold_dir.name} epoch {epoch + 1}/{config.optim.epochs}: "
-                + ", ".join(f"{k} {v:.4g}" for k, v in record.items()
-                            if k not in ("epoch", "step")), flush=True)
+          _write_jsonl(fold_dir / "metrics.jsonl", history)
+        _show(record, epochs, fold_dir.name, bar, progress)
       if step % config.checkpoint_every == 0 or step == total:
-        _check_params(state, fold_dir, mngr, step)
-        checkpoints.save(mngr, step, {"state": state, "epoch_sums": epoch_sums})
-      if stop_after_steps is not None and step >= stop_after_steps:
-        mngr.close()
-        if bar:
-          bar.close()
+        _save(mngr, step, state, epoch_sums, fold_dir)
+      if stop_after_steps is not None and step >= stop_after_steps:  # tests: as if killed
+        _close(mngr, bar)
         return state, history
+  if mngr.latest_step() != total:
+    _save(mngr, total, state, epoch_sums, fold_dir)
+  _close(mngr, bar)
+  return state, history
+
+
+def _close(mngr, bar) -> None:
+  mngr.close()
   if bar:
     bar.close()
-  if mngr.latest_step() != total:
-    _check_params(state, fold_dir, mngr, total)
-    checkpoints.save(mngr, total, {"state": state, "epoch_sums": epoch_sums})
-  mngr.close()
-  return state, history
+
+
+def _resume(mngr, state, zeros, log_path: Path):
+  """(state, epoch sums, step, history) from the latest checkpoint, or the start."""
+  restored, start = checkpoints.restore_latest(mngr, {"state": state, "epoch_sums": zeros})
+  history = [json.loads(line) for line in log_path.read_text().splitlines()] \
+      if log_path.exists() else []
+  history = [h for h in history if h["step"] <= start]  # lines after the checkpoint are redone
+  return restored["state"], restored["epoch_sums"], start, history
+
+
+def _validation(evaluate, state, clips, val_idx, batch, mesh, weights, name: str) -> dict:
+  """The validation subjects' accuracy, weighted loss and UF1 at an epoch's end."""
+  probs = predict(evaluate, state, clips, val_idx, batch, mesh, name)
+  labels = clips.label_N[val_idx]
+  return {"val_accuracy": float(np.mean(np.argmax(probs, 1) == labels)),
+          "val_loss": weighted_nll(probs, labels, weights),
+          "val_uf1": metrics.uf1(labels, np.argmax(probs, 1), len(clips.classes))}
+
+
+def _show(record: dict, epochs: int, name: str, bar, progress: bool) -> None:
+  """An epoch's line: on the progress bar, or printed where there is no terminal."""
+  if bar:
+    bar.set_postfix(epoch=f"{record['epoch']}/{epochs}", loss=f"{record['train_loss']:.3f}")
+  elif progress:
+    print(f"fold {name} epoch {record['epoch']}/{epochs}: "
+          + ", ".join(f"{k} {v:.4g}" for k, v in record.items() if k not in ("epoch", "step")),
+          flush=True)
+
+
+def _save(mngr, step: int, state, epoch_sums, fold_dir: Path) -> None:
+  """A verified checkpoint of finite parameters."""
+  _check_params(state, fold_dir, mngr, step)
+  checkpoints.save(mngr, step, {"state": state, "epoch_sums": epoch_sums})
 
 
 def _check_params(state, fold_dir: Path, mngr, step: int) -> None:

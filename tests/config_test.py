@@ -28,8 +28,19 @@ def test_unknown_keys_are_named():
 
 def test_missing_keys_take_their_defaults():
   d = json.loads(json.dumps(dataclasses.asdict(config_lib.Config())))
-  del d["model"]["stream_dropout"]  # a config.json saved before the field existed
+  del d["model"]["mask_eyes"]  # a config.json saved before the field existed
   assert config_lib.from_dict(d) == config_lib.Config()
+
+
+def test_removed_fields_load_at_the_value_every_run_then_had():
+  d = json.loads(json.dumps(dataclasses.asdict(config_lib.Config())))
+  d["model"].update(norm="none", stream_dropout=[], stream_scale_init=[])  # an older config.json
+  assert config_lib.from_dict(d) == config_lib.Config()
+  d["model"]["norm"] = "group"
+  with pytest.raises(ValueError) as e:
+    config_lib.from_dict(d)
+  assert str(e.value) == ("model.norm 'group': removed from mexp (tried and left off, "
+                          "docs/results.md); this run needs the version that wrote it")
 
 
 @pytest.mark.parametrize("section,key,value,message", [
@@ -110,26 +121,14 @@ def _with(config, **changes):
     ("model.space_to_depth", 0, "--config.model.space_to_depth 0: must be >= 1 (1: off)"),
     ("model.width_factor", 0.0, "--config.model.width_factor 0.0: must be > 0"),
     ("model.dropout", 1.0, "--config.model.dropout 1.0: must be in [0, 1)"),
-    ("model.stream_dropout", (0.5,), "--config.model.stream_dropout (0.5,): expected () or one "
-                                     "rate in "
-     "[0, 1) per stream of ('raw', 'saliency')"),
-    ("model.stream_dropout", (0.5, 1.0), "--config.model.stream_dropout (0.5, 1.0): expected () "
-                                         "or one "
-     "rate in [0, 1) per stream of ('raw', 'saliency')"),
     ("model.raw_input", "diff", "--config.model.raw_input 'diff': expected 'frames' or 'changes'"),
     ("probe.features", "raw", "--config.probe.features 'raw': expected 'flow', 'raw_diff', "
      "'flow+raw_diff'"),
-    ("model.stream_scale_init", (0.0,), "--config.model.stream_scale_init (0.0,): expected () or "
-                                        "one "
-     "finite value per stream of ('raw', 'saliency')"),
-    ("model.stream_scale_init", (0.0, float("inf")), "--config.model.stream_scale_init (0.0, inf): "
-     "expected () or one finite value per stream of ('raw', 'saliency')"),
     ("model.streams", ("raw", "raw"), "--config.model.streams ('raw', 'raw'): expected 'raw' "
                                       "and/or "
      "'saliency', once each"),
     ("model.stream_widths", (128,), "--config.model.stream_widths (128,): needs one width >= 1 per "
      "model.stream_pools entry"),
-    ("model.norm", "batch", "--config.model.norm 'batch': expected 'none', 'group' or 'layer'"),
     ("seed", -1, "--config.seed -1: must be >= 0"),
     ("checkpoint_every", 0, "--config.checkpoint_every 0: must be >= 1"),
 ])
@@ -150,36 +149,21 @@ def test_motion_path_needs_a_saliency_stream():
   config_lib.validate(_with(config, **{"model.motion_path_grid": 0}), num_devices=2)
 
 
-def test_late_fusion_refuses_the_concat_only_settings():
-  config = _with(config_lib.Config(), **{"model.fusion": "late",
-                                         "model.stream_scale_init": (0.0, 1.0)})
-  with pytest.raises(ValueError) as e:
-    config_lib.validate(config, num_devices=2)
-  assert str(e.value) == ("--config.model.stream_scale_init (0.0, 1.0): has no effect with fusion "
-                          "'late' "
-                          "(each stream its own network): set ()")
-  config = _with(config, **{"model.stream_scale_init": (), "model.stream_dropout": (0.5, 0.0)})
-  with pytest.raises(ValueError,
-                     match=r"--config.model.stream_dropout \(0.5, 0.0\): has no effect"):
-    config_lib.validate(config, num_devices=2)
-  config_lib.validate(_with(config, **{"model.stream_dropout": ()}), num_devices=2)
-
-
 def test_validate_accepts_good_configs():
   config_lib.validate(config_lib.Config(), num_devices=2)
   config_lib.validate(_with(config_lib.Config(), **{"optim.batch_size": 3}), num_devices=1)
   config_lib.validate(_with(config_lib.Config(), **{
-      "model.stream_dropout": (0.3, 0.0), "data.folds": "5", "optim.grad_clip": None,
+      "model.dropout": 0.3, "data.folds": "5", "optim.grad_clip": None,
       "optim.learning_rate": 1}), num_devices=4)  # an int is a valid float
 
 
 def test_differences_name_leaves_and_ignore_the_workdir():
   a = config_lib.Config()
   b = _with(a, **{"workdir": "elsewhere", "optim.epochs": 40, "data.folds": "3",
-                  "model.stream_dropout": (0.1, 0.2)})
+                  "model.late_weights": (0.1, 0.2)})
   assert config_lib.differences(a, _with(a, workdir="elsewhere")) == []
   assert config_lib.differences(a, b) == ['data.folds "loso" -> "3"',
-                                          "model.stream_dropout [] -> [0.1, 0.2]",
+                                          "model.late_weights [] -> [0.1, 0.2]",
                                           "optim.epochs 30 -> 40"]
 
 

@@ -12,7 +12,7 @@ import tiny_experiment
 import numpy as np
 
 from mexp import config as config_lib
-from mexp import evaluate, input_pipeline, run
+from mexp import evaluate, input_pipeline, report, run
 from mexp.datasets import build as build_lib
 from mexp.datasets import builder as builder_lib
 
@@ -34,24 +34,28 @@ def experiments():
 def test_two_stream_variants(experiments):
   two_stream, _ = experiments
   configs = {v: two_stream.get_config(v) for v in two_stream.VARIANTS}
-  assert set(configs) == {"two_stream", "raw_only", "saliency_only", "seed_median"}
+  assert set(configs) == {"two_stream", "raw_only", "saliency_only", "seed_median", "ema"}
   assert two_stream.get_config() == configs["two_stream"]
   streams = {v: c.model.streams for v, c in configs.items()}
   assert streams == {"two_stream": ("raw", "saliency"), "raw_only": ("raw",),
-                     "saliency_only": ("saliency",), "seed_median": ("raw", "saliency")}
+                     "saliency_only": ("saliency",), "seed_median": ("raw", "saliency"),
+                     "ema": ("raw", "saliency")}
   builder = {v: c.data.builder_config for v, c in configs.items()}
   assert builder == {"two_stream": "t16_64x64_grey_ststnet_apex_a128",
                      "raw_only": "t16_64x64_grey_ststnet_apex_a128",
                      "saliency_only": "t16_64x64_grey_ststnet_apex_a128",
-                     "seed_median": "t16_64x64_grey_median_apex_a128"}
+                     "seed_median": "t16_64x64_grey_median_apex_a128",
+                     "ema": "t16_64x64_grey_ststnet_apex_a128"}
   assert set(builder.values()) <= {c.name for c in builder_lib.CONFIGS}
   assert {c.workdir for c in configs.values()} == {f"workdir/{v}" for v in configs}
   # Only the named parts differ between variants.
   assert configs["raw_only"].optim == configs["two_stream"].optim
   assert configs["seed_median"].model == configs["two_stream"].model
+  assert dataclasses.replace(configs["ema"], workdir="workdir/two_stream") == dataclasses.replace(
+      configs["two_stream"], optim=dataclasses.replace(configs["two_stream"].optim,
+                                                       ema_decay=0.99))
   # Late fusion: each stream its own network, so the single-stream variants are its members.
   assert {c.model.fusion for c in configs.values()} == {"late"}
-  assert all(c.model.stream_scale_init == () for c in configs.values())
   assert all(c.model.raw_input == "changes" for c in configs.values())
   # Chosen on validation subjects: flips on (every variant), eyes masked on both streams.
   assert all(c.augment.flip and c.model.mask_eyes for c in configs.values())
@@ -61,10 +65,11 @@ def test_two_stream_variants(experiments):
   # The raw stream's smaller voice in late fusion; single streams have nothing to weigh.
   weights = {v: c.model.late_weights for v, c in configs.items()}
   assert weights == {"two_stream": (0.2, 0.8), "raw_only": (), "saliency_only": (),
-                     "seed_median": (0.2, 0.8)}
+                     "seed_median": (0.2, 0.8), "ema": (0.2, 0.8)}
   assert all(c.augment.max_shift == 0 for c in configs.values())
   grids = {v: c.model.motion_path_grid for v, c in configs.items()}  # needs a saliency stream
-  assert grids == {"two_stream": 8, "raw_only": 0, "saliency_only": 8, "seed_median": 8}
+  assert grids == {"two_stream": 8, "raw_only": 0, "saliency_only": 8, "seed_median": 8,
+                   "ema": 8}
   assert {c.data.folds for c in configs.values()} == {"loso"}
   with pytest.raises(ValueError, match="unknown variant 'rgb'; expected one of two_stream, "):
     two_stream.get_config("rgb")
@@ -131,7 +136,7 @@ def test_any_field_is_set_by_its_dotted_path(experiments):
     (["--epochs", "3"], "unrecognized arguments: --epochs 3 (a config field is set with "
      "--config.PATH=VALUE)"),
     (["--variant", "rgb"], "unknown variant 'rgb'; expected one of two_stream, raw_only, "
-     "saliency_only, seed_median"),
+     "saliency_only, seed_median, ema"),
 ])
 def test_a_bad_override_is_one_line_naming_the_path(experiments, argv, message, capsys,
                                                      tmp_path):
@@ -319,7 +324,7 @@ def test_workdir_guard_compares_the_run_not_its_place(tmp_path):
                           "; choose another --workdir")
   saved = tmp_path / "b" / "config.json"
   d = json.loads(saved.read_text())
-  del d["model"]["stream_dropout"]  # saved before the field existed: its default is that run
+  del d["model"]["mask_eyes"]  # saved before the field existed: its default is that run
   saved.write_text(json.dumps(d))
   evaluate.check_workdir(moved)
   d["optim"]["epochs"] = "6"
@@ -374,12 +379,12 @@ def test_protocol_says_how_the_deep_config_was_chosen(experiments):
       clip_N=np.array(["a", "b", "c", "d"]), classes=("x", "y"), dropped={},
       saliency_kind="ststnet", apex_index_N=np.zeros(4, np.int32))
   config = two_stream.get_config()
-  deep = evaluate.protocol(config, clips, 2)
+  deep = report.protocol(config, clips, 2)
   assert deep.endswith("no model selection on test subjects, configuration chosen on validation "
                        "subjects from the training side of the 8-subject synthetic set, never on "
                        "test subjects, test predictions pooled over folds")
-  assert "chosen" not in evaluate.protocol(config, clips, 2, method="linear probe")
-  assert "chosen" not in evaluate.protocol(dataclasses.replace(config, selection=""), clips, 2)
+  assert "chosen" not in report.protocol(config, clips, 2, method="linear probe")
+  assert "chosen" not in report.protocol(dataclasses.replace(config, selection=""), clips, 2)
 
 
 def test_the_table_reads_structured_fields_not_its_own_protocol_text():
@@ -389,9 +394,9 @@ def test_the_table_reads_structured_fields_not_its_own_protocol_text():
              "task": "megc3", "metrics": {**metric, "per_class": {}, "absent_classes": []},
              "dropped_by_task": {}}
   assert "UF1          0.500          [cross-database, megc3, test database(s) only]" in \
-      evaluate.table(results)
+      report.table(results)
   data = config_lib.DataConfig(folds="5", score_on="validation")
-  assert evaluate.scheme(data) == "5-fold subject-wise CV, VALIDATION subjects only"
-  assert evaluate.scheme(config_lib.DataConfig(dataset="casme2", test_dataset="samm")) == \
+  assert report.scheme(data) == "5-fold subject-wise CV, VALIDATION subjects only"
+  assert report.scheme(config_lib.DataConfig(dataset="casme2", test_dataset="samm")) == \
       "cross-database"
-  assert evaluate.scheme(config_lib.DataConfig(folds="loso")) == "LOSO CV"
+  assert report.scheme(config_lib.DataConfig(folds="loso")) == "LOSO CV"
