@@ -186,8 +186,8 @@ def _peer_table(steps: int, reps: int, native: bool) -> None:
     b, t, h, w = shape
     model = models.TwoStream3DCNN(dataclasses.replace(PEER_MODEL, conv="xla"), CLASSES)
     x = jnp.zeros((1, t, h, w, 1))
-    gflops = b * models.forward_gflops(model, model.init(jax.random.key(0), x, x, train=False)
-                                       ["params"], x, x)
+    gflops = b * models.forward_gflops(model, model.init(jax.random.key(0), x, x, train=False),
+                                       x, x)
     for kind, factor in (("train", 3), ("infer", 1)):
       cells = [f"{ms[((shape, n), kind)]:.0f} ms "
                f"({factor * gflops / ms[((shape, n), kind)] * 1e3 / peak:.0%})" for n in names]
@@ -312,7 +312,7 @@ def bench_config(shape_TxHxW, width_factor: float, conv: str, batch: int = 16,
   state = train.create_state(config, 6, clips, np.ones(6, np.float32), 10, jax.random.key(0))
   model = models.TwoStream3DCNN(dataclasses.replace(config.model, conv="xla"), 6)
   raw, sal = pipeline.to_float(clips.raw_NxTxHxWxC[:1], clips.saliency_NxTxHxWxS[:1])
-  gflops = models.forward_gflops(model, state.params, raw, sal)
+  gflops = models.forward_gflops(model, {"params": state.params}, raw, sal)
   params = models.parameter_count(state.params)
   # Committed to the replicated sharding first, as fit() does: an uncommitted state would compile
   # the step a second time on the second call.

@@ -93,6 +93,9 @@ CONVS = ("auto", "xla", "taps", "im2col", "chunked")
 @dataclasses.dataclass(frozen=True)
 class ModelConfig:
   """The two-stream 3D CNN. Widths are the seed's, multiplied by width_factor."""
+  # 'two_stream' (the fields below), or a MEGC 2019 baseline as published (mexp.published:
+  # 'ststnet', 'off_apexnet'), which reads the apex frame's flow and only `dropout` here.
+  arch: str = "two_stream"
   streams: tuple[str, ...] = ("raw", "saliency")
   stream_widths: tuple[int, ...] = (128, 256)  # per stream: conv + pool per entry
   stream_pools: tuple[tuple[int, int, int], ...] = ((1, 2, 2), (2, 2, 2))
@@ -140,6 +143,9 @@ class OptimConfig:
   batch_size: int = 16  # global, over all devices
   learning_rate: float = 1e-3
   warmup_epochs: int = 2
+  # 'warmup_cosine' (linear warmup, cosine decay to 1%), or 'constant' (the published
+  # baselines' plain Adam: no warmup, no decay).
+  schedule: str = "warmup_cosine"
   weight_decay: float = 1e-4
   grad_clip: float | None = 1.0
   class_weighted: bool = True  # inverse-frequency weights: CASME II is strongly imbalanced
@@ -168,6 +174,7 @@ class ProbeConfig:
 
 PROBE_FEATURES = ("flow", "raw_diff", "flow+raw_diff")
 MOTION_PATH_INPUTS = ("mean", "apex_uv")
+ARCHS = ("two_stream", "ststnet", "off_apexnet")
 LATE_AVERAGES = ("probs", "log_probs")
 
 
@@ -281,6 +288,7 @@ def _data_checks(d: DataConfig) -> list[tuple[str, bool, str]]:
 def _model_checks(m: ModelConfig) -> list[tuple[str, bool, str]]:
   """(field, ok, requirement) of the model fields."""
   return [
+      ("model.arch", m.arch in ARCHS, "expected " + ", ".join(map(repr, ARCHS))),
       ("model.streams", len(m.streams) > 0 and len(set(m.streams)) == len(m.streams)
        and set(m.streams) <= {"raw", "saliency"}, "expected 'raw' and/or 'saliency', once each"),
       ("model.stream_widths", len(m.stream_widths) == len(m.stream_pools)
@@ -321,6 +329,8 @@ def _optim_checks(o: OptimConfig, num_devices: int) -> list[tuple[str, bool, str
        f"must be a positive multiple of the {num_devices} device(s)"),
       ("optim.learning_rate", 0 < o.learning_rate < math.inf, "must be > 0"),
       ("optim.warmup_epochs", o.warmup_epochs >= 0, "must be >= 0"),
+      ("optim.schedule", o.schedule in ("warmup_cosine", "constant"),
+       "expected 'warmup_cosine' or 'constant'"),
       ("optim.weight_decay", 0 <= o.weight_decay < math.inf, "must be >= 0"),
       ("optim.ema_decay", 0 <= o.ema_decay < 1, "must be in [0, 1)"),
       ("optim.grad_clip", o.grad_clip is None or 0 < o.grad_clip < math.inf,

@@ -51,21 +51,23 @@ def check_workdir(config: config_lib.Config) -> Path:
 
 def model_stats(config: config_lib.Config, clips: pipeline.Clips) -> dict:
   """Parameter count and forward GFLOPs per clip of the configured model on these clips."""
-  model = models.TwoStream3DCNN(config.model, len(clips.classes))
+  model = models.build(config.model, len(clips.classes))
   # Shapes only (jax.eval_shape): counting and costing the model compiles nothing.
   raw, sal = (jax.ShapeDtypeStruct((1,) + x.shape[1:], np.float32)
               for x in (clips.raw_NxTxHxWxC, clips.saliency_NxTxHxWxS))
-  params = jax.eval_shape(lambda r, s: model.init(jax.random.key(0), r, s, train=False)["params"],
-                          raw, sal)
-  return {"parameters": models.parameter_count(params),
-          "forward_gflops_per_clip": round(models.forward_gflops(model, params, raw, sal), 4),
+  variables = jax.eval_shape(lambda r, s: model.init(jax.random.key(0), r, s, train=False),
+                             raw, sal)
+  # Trainable parameters (BatchNorm's running statistics aside).
+  return {"parameters": models.parameter_count(variables["params"]),
+          "forward_gflops_per_clip": round(models.forward_gflops(model, variables, raw, sal), 4),
           "input_raw": list(clips.raw_NxTxHxWxC.shape[1:]),
           "input_saliency": list(clips.saliency_NxTxHxWxS.shape[1:])}
 
 
 def check_inputs(model: config_lib.ModelConfig, clips: pipeline.Clips) -> None:
-  """A motion path on 'apex_uv' needs flow maps whose centre frame is every clip's apex; an eye
-  mask, faces aligned by landmarks (otherwise a warning names the first other clip)."""
+  """A motion path on 'apex_uv' and the published baselines need flow maps whose centre frame is
+  every clip's apex (STSTNet: with strain); an eye mask, faces aligned by landmarks (otherwise a
+  warning names the first other clip)."""
   if model.mask_eyes and clips.alignment_N is not None and distributed.is_writer():
     off = np.flatnonzero(clips.alignment_N != "landmarks")
     if off.size:
@@ -74,16 +76,21 @@ def check_inputs(model: config_lib.ModelConfig, clips: pipeline.Clips) -> None:
             f"{len(clips.alignment_N)} clips were aligned otherwise, first {clips.subject_N[i]}/"
             f"{clips.clip_N[i]} ({clips.alignment_N[i]}): their eyes may sit partly outside "
             "the boxes", file=sys.stderr)
-  if not model.motion_path_grid or model.motion_path_input != "apex_uv":
+  if model.arch != "two_stream":
+    reader, kinds = f"model.arch {model.arch!r}", ("ststnet",) if model.arch == "ststnet" \
+        else FLOW_KINDS
+  elif model.motion_path_grid and model.motion_path_input == "apex_uv":
+    reader, kinds = "motion_path_input 'apex_uv'", FLOW_KINDS
+  else:
     return
-  if clips.saliency_kind not in FLOW_KINDS:
-    raise ValueError(f"motion_path_input 'apex_uv' reads u and v: the saliency is "
-                     f"{clips.saliency_kind!r}, not one of {', '.join(FLOW_KINDS)}")
+  if clips.saliency_kind not in kinds:
+    raise ValueError(f"{reader} reads the apex frame's flow: the saliency is "
+                     f"{clips.saliency_kind!r}, not {' or '.join(kinds)}")
   centre = clips.saliency_NxTxHxWxS.shape[1] // 2
   off = np.flatnonzero(clips.apex_index_N != centre)
   if off.size:
     i = off[0]
-    raise ValueError(f"motion_path_input 'apex_uv' reads the centre frame ({centre}), but "
+    raise ValueError(f"{reader} reads the centre frame ({centre}), but "
                      f"{off.size} clip(s) have their apex elsewhere, first {clips.subject_N[i]}/"
                      f"{clips.clip_N[i]} at frame {clips.apex_index_N[i]}; use an apex-centred "
                      "builder config (one with '_apex' in its name)")
@@ -155,7 +162,7 @@ def cross_validate(config: config_lib.Config, clips: pipeline.Clips, *,
   results["model"] = stats
   results["final_model"] = ("final/checkpoints (all subjects)"
                             if config.final_model and config.data.score_on == "test" else None)
-  results["floor"] = floor(config, clips, folds)
+  results["floor"] = floor(config, clips, folds, rows)
   results["seconds_this_run"] = round(time.time() - start, 1)
   if jax.process_count() > 1:
     results["processes"] = jax.process_count()
@@ -196,14 +203,19 @@ def _checked_workdir(config: config_lib.Config, writer: bool) -> Path:
   return Path(config.workdir)
 
 
-def floor(config: config_lib.Config, clips: pipeline.Clips, folds) -> dict | None:
-  """The linear probe on the same folds: protocol and pooled metrics; None without flow."""
+def floor(config: config_lib.Config, clips: pipeline.Clips, folds,
+          deep_rows: list[dict] | None = None) -> dict | None:
+  """The linear probe on the same folds: protocol, pooled metrics and, beside a deep model's
+  rows, the paired difference on the same test clips; None without flow."""
   if not baselines.applies(config.probe, clips.saliency_kind):
     return None
   rows = baselines.cross_validate(config.probe, clips, folds)
-  return {"protocol": report.protocol(config, clips, len(folds),
-                                      baselines.description(config.probe), folds),
-          "metrics": report.pooled(rows, clips.classes)}
+  out = {"protocol": report.protocol(config, clips, len(folds),
+                                     baselines.description(config.probe), folds),
+         "metrics": report.pooled(rows, clips.classes)}
+  if deep_rows:
+    out["paired"] = report.paired(deep_rows, rows, clips.classes)
+  return out
 
 
 def probe_only(config: config_lib.Config, clips: pipeline.Clips) -> dict:

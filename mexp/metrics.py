@@ -68,6 +68,32 @@ def summarise(true_N, pred_N, subject_N, classes: tuple[str, ...]) -> dict:
   }
 
 
+def _resampled(true_N, pred_N, which_N, counts_RxS, num_classes: int):
+  """(UF1, UAR) of each resample, (R,) each: the drawn subjects' pooled confusion matrices."""
+  confusions_SxKxK = np.zeros((counts_RxS.shape[1], num_classes, num_classes), np.int64)
+  np.add.at(confusions_SxKxK, (which_N, true_N, pred_N), 1)
+  pooled_RxKxK = np.einsum("rs,skl->rkl", counts_RxS, confusions_SxKxK)
+  tp_RxK = np.einsum("rkk->rk", pooled_RxKxK).astype(np.float64)
+  support_RxK, predicted_RxK = pooled_RxKxK.sum(2), pooled_RxKxK.sum(1)
+  present = support_RxK > 0
+  with np.errstate(invalid="ignore", divide="ignore"):
+    f1 = np.where(present, 2 * tp_RxK / (support_RxK + predicted_RxK), np.nan)
+    recall = np.where(present, tp_RxK / support_RxK, np.nan)
+  return np.nanmean(f1, 1), np.nanmean(recall, 1)
+
+
+def _draws(subject_N, resamples: int, seed: int):
+  """(subject index of each prediction, how often each subject is drawn per resample (R, S))."""
+  names, which_N = np.unique(np.asarray(subject_N), return_inverse=True)
+  draws_RxS = np.random.default_rng(seed).integers(0, len(names), (resamples, len(names)))
+  return which_N, np.stack([np.bincount(d, minlength=len(names)) for d in draws_RxS])
+
+
+def _percentiles(x_R, level: float) -> list[float]:
+  tail = 100 * (1 - level) / 2
+  return [float(v) for v in np.percentile(x_R, [tail, 100 - tail])]
+
+
 def subject_bootstrap(true_N, pred_N, subject_N, num_classes: int, *, resamples: int = 1000,
                       seed: int = 0, level: float = 0.95) -> dict[str, list[float]]:
   """Percentile intervals of the pooled UF1 and UAR from resampling the test subjects.
@@ -87,23 +113,51 @@ def subject_bootstrap(true_N, pred_N, subject_N, num_classes: int, *, resamples:
   Returns:
     {'uf1': [low, high], 'uar': [low, high], 'resamples': n, 'subjects': S}.
   """
-  true_N, pred_N, subject_N = map(np.asarray, (true_N, pred_N, subject_N))
-  names, which_N = np.unique(subject_N, return_inverse=True)
-  confusions_SxKxK = np.zeros((len(names), num_classes, num_classes), np.int64)
-  np.add.at(confusions_SxKxK, (which_N, true_N, pred_N), 1)
-  draws_RxS = np.random.default_rng(seed).integers(0, len(names), (resamples, len(names)))
-  counts_RxS = np.stack([np.bincount(d, minlength=len(names)) for d in draws_RxS])
-  pooled_RxKxK = np.einsum("rs,skl->rkl", counts_RxS, confusions_SxKxK)
-  tp_RxK = np.einsum("rkk->rk", pooled_RxKxK).astype(np.float64)
-  support_RxK, predicted_RxK = pooled_RxKxK.sum(2), pooled_RxKxK.sum(1)
-  present = support_RxK > 0
-  with np.errstate(invalid="ignore", divide="ignore"):
-    f1 = np.where(present, 2 * tp_RxK / (support_RxK + predicted_RxK), np.nan)
-    recall = np.where(present, tp_RxK / support_RxK, np.nan)
-  tail = 100 * (1 - level) / 2
-  out = {name: [float(v) for v in np.percentile(np.nanmean(x, 1), [tail, 100 - tail])]
-         for name, x in (("uf1", f1), ("uar", recall))}
-  return {**out, "resamples": resamples, "subjects": len(names)}
+  which_N, counts_RxS = _draws(subject_N, resamples, seed)
+  uf1_R, uar_R = _resampled(np.asarray(true_N), np.asarray(pred_N), which_N, counts_RxS,
+                            num_classes)
+  return {"uf1": _percentiles(uf1_R, level), "uar": _percentiles(uar_R, level),
+          "resamples": resamples, "subjects": counts_RxS.shape[1]}
+
+
+def paired_bootstrap(true_N, pred_a_N, pred_b_N, subject_N, num_classes: int, *,
+                     resamples: int = 1000, seed: int = 0, level: float = 0.95) -> dict:
+  """How far apart two methods are on the same test clips: UF1(a) - UF1(b) and UAR(a) - UAR(b),
+  each with a percentile interval from resampling the test subjects (the same draws for both
+  methods, so what the subjects share cancels).
+
+  Returns:
+    {'uf1': {'difference': d, 'interval_95': [low, high]}, 'uar': {...}, 'resamples': n,
+    'subjects': S}; an interval that excludes 0 says the methods differ on these subjects.
+  """
+  true_N = np.asarray(true_N)
+  which_N, counts_RxS = _draws(subject_N, resamples, seed)
+  everyone = np.ones((1, counts_RxS.shape[1]), np.int64)
+  out = {"resamples": resamples, "subjects": counts_RxS.shape[1]}
+  observed = [_resampled(true_N, np.asarray(p), which_N, everyone, num_classes)
+              for p in (pred_a_N, pred_b_N)]
+  resampled = [_resampled(true_N, np.asarray(p), which_N, counts_RxS, num_classes)
+               for p in (pred_a_N, pred_b_N)]
+  for i, name in enumerate(("uf1", "uar")):
+    out[name] = {"difference": float(observed[0][i][0] - observed[1][i][0]),
+                 "interval_95": _percentiles(resampled[0][i] - resampled[1][i], level)}
+  return out
+
+
+def seeds_bootstrap(true_N, pred_SxN, subject_N, num_classes: int, *, resamples: int = 1000,
+                    seed: int = 0, level: float = 0.95) -> dict[str, list[float]]:
+  """Percentile intervals of the seeds' mean pooled UF1 and UAR: each resample of the test
+  subjects scores every seed's predictions on the drawn subjects, then averages over seeds.
+
+  Returns:
+    {'uf1': [low, high], 'uar': [low, high], 'resamples': n, 'subjects': S, 'seeds': n_seeds}.
+  """
+  which_N, counts_RxS = _draws(subject_N, resamples, seed)
+  per_seed = [_resampled(np.asarray(true_N), np.asarray(p), which_N, counts_RxS, num_classes)
+              for p in pred_SxN]
+  uf1_R, uar_R = (np.mean([s[i] for s in per_seed], axis=0) for i in (0, 1))
+  return {"uf1": _percentiles(uf1_R, level), "uar": _percentiles(uar_R, level),
+          "resamples": resamples, "subjects": counts_RxS.shape[1], "seeds": len(pred_SxN)}
 
 
 def interval_iou(a: tuple[int, int], b: tuple[int, int]) -> float:

@@ -119,6 +119,16 @@ class TwoStream3DCNN(nn.Module):
     return logits
 
 
+def build(cfg: config_lib.ModelConfig, num_classes: int) -> nn.Module:
+  """The network a config names: the two-stream 3D CNN, or a published baseline."""
+  from mexp import published
+  if cfg.arch == "ststnet":
+    return published.STSTNet(num_classes, cfg.dropout)
+  if cfg.arch == "off_apexnet":
+    return published.OffApexNet(num_classes, cfg.dropout)
+  return TwoStream3DCNN(cfg, num_classes)
+
+
 def single_stream(cfg: config_lib.ModelConfig, stream: str) -> config_lib.ModelConfig:
   """One stream's own network for late fusion: the single-stream ablation's (the motion path
   only beside the saliency stream)."""
@@ -183,10 +193,10 @@ def parameter_count(params) -> int:
   return sum(math.prod(p.shape) for p in jax.tree_util.tree_leaves(params))
 
 
-def forward_gflops(model: TwoStream3DCNN, params, raw_1xTxHxWxC, saliency_1xTxHxWxS) -> float:
-  """Forward GFLOPs for one clip, from XLA's cost analysis of the lowered forward pass (arrays or
-  jax.ShapeDtypeStructs: nothing is compiled)."""
-  fn = jax.jit(lambda p, r, s: model.apply({"params": p}, r, s, train=False))
-  cost = fn.lower(params, raw_1xTxHxWxC, saliency_1xTxHxWxS).cost_analysis()
+def forward_gflops(model: nn.Module, variables, raw_1xTxHxWxC, saliency_1xTxHxWxS) -> float:
+  """Forward GFLOPs for one clip, from XLA's cost analysis of the lowered forward pass over the
+  model's variables (arrays or jax.ShapeDtypeStructs: nothing is compiled)."""
+  fn = jax.jit(lambda v, r, s: model.apply(v, r, s, train=False))
+  cost = fn.lower(variables, raw_1xTxHxWxC, saliency_1xTxHxWxS).cost_analysis()
   cost = cost[0] if isinstance(cost, (list, tuple)) else cost
   return float(cost.get("flops", 0.0)) / 1e9

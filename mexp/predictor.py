@@ -27,7 +27,8 @@ class Predictor:
   config: config_lib.Config
   spec: clip_lib.ClipSpec
   classes: tuple[str, ...]
-  params: object  # the weights to predict with (the Polyak average when training kept one)
+  params: object  # the variables to predict with: weights (the Polyak average when training kept
+  # one) and BatchNorm's running statistics where the model has them
   forward: object  # jitted (params, raw_1xTxHxWxC, saliency_1xTxHxWxS) -> probabilities_1xK
   checkpoint: Path | None = None  # named when the model gives non-finite probabilities
 
@@ -71,11 +72,12 @@ def load(workdir: str | Path) -> Predictor:
   import jax
   from mexp import models
   fuse = models.fused_probabilities(config.model)
-  forward = jax.jit(lambda params, raw, sal: fuse(
-      state.apply_fn({"params": params}, raw, sal, train=False)))
+  forward = jax.jit(lambda variables, raw, sal: fuse(
+      state.apply_fn(variables, raw, sal, train=False)))
   raw, sal = pipeline.to_float(dummy.raw_NxTxHxWxC, dummy.saliency_NxTxHxWxS)
   predictor = Predictor(config=config, spec=spec, classes=classes,
-                        params=train.eval_params(state), forward=forward, checkpoint=checkpoint_dir)
+                        params=train.eval_variables(state), forward=forward,
+                        checkpoint=checkpoint_dir)
   _finite(predictor, forward(predictor.params, raw, sal))  # compile now, not on the first event
   return predictor
 

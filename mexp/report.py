@@ -93,6 +93,23 @@ def pooled(rows: list[dict], classes) -> dict:
   return summary
 
 
+def paired(rows_a: list[dict], rows_b: list[dict], classes) -> dict:
+  """Method a minus method b on the same test clips (matched by subject and clip): the pooled
+  UF1 and UAR differences with their subject-bootstrap intervals (metrics.paired_bootstrap)."""
+  def by_clip(rows):
+    return {(s, c): (t, int(np.argmax(p))) for r in rows
+            for s, c, t, p in zip(r["subject"], r["clip"], r["label"], r["probabilities"])}
+  a, b = by_clip(rows_a), by_clip(rows_b)
+  if set(a) != set(b):
+    raise ValueError(f"paired comparison needs the same test clips: {len(set(a) ^ set(b))} "
+                     "differ")
+  keys = sorted(a)
+  true_N = np.array([a[k][0] for k in keys])
+  return metrics.paired_bootstrap(true_N, np.array([a[k][1] for k in keys]),
+                                  np.array([b[k][1] for k in keys]),
+                                  np.array([k[0] for k in keys]), len(classes))
+
+
 def results(config: config_lib.Config, clips: pipeline.Clips, folds, rows: list[dict],
            text: str, histories: dict | None = None) -> dict:
   """Pooled metrics of per-fold test predictions, written with confusion.png (and curves.png)."""
@@ -101,14 +118,71 @@ def results(config: config_lib.Config, clips: pipeline.Clips, folds, rows: list[
   plots.confusion(workdir / "confusion.png", summary["confusion"], clips.classes, text)
   if histories:
     plots.curves(workdir / "curves.png", histories, text)
+  clip_rows = [(s, c, t, int(np.argmax(p))) for r in rows for s, c, t, p in
+               zip(r["subject"], r["clip"], r["label"], r["probabilities"])]
   return {
       "protocol": text, "scheme": scheme(config.data), "task": config.data.task,
       "classes": list(clips.classes),
+      # Every test clip's true and predicted class id (for intervals over seeds, paired views).
+      "predictions": {key: [row[i] for row in sorted(clip_rows)] for i, key in
+                      enumerate(("subject", "clip", "label", "predicted"))},
       "dropped_by_task": clips.dropped, "config": dataclasses.asdict(config), "metrics": summary,
       "folds": [{"name": f.name, "test_subjects": sorted(set(clips.subject_N[f.test].tolist())),
                  "n_train": len(f.train), "n_val": len(f.val), "n_test": len(f.test)}
                 for f in folds],
   }
+
+
+def over_seeds(runs: dict[int, dict]) -> dict:
+  """The runs of one experiment with several seeds: each metric's mean and sd over seeds, the
+  subject-bootstrap interval of the mean, the floor's, and the paired difference to the floor.
+
+  Args:
+    runs: seed -> that run's results (results.json).
+  """
+  first = next(iter(runs.values()))
+  out = {"protocol": first["protocol"], "scheme": first["scheme"], "task": first["task"],
+         "seeds": sorted(runs), "metrics": {}, "floor": None, "minus_floor": None}
+  for name in ("uf1", "uar"):
+    values = [runs[s]["metrics"][name] for s in sorted(runs)]
+    out["metrics"][name] = {"mean": float(np.mean(values)), "sd": _sd(values),
+                            "per_seed": values}
+  if all("predictions" in r for r in runs.values()):
+    p = first["predictions"]
+    if all(r["predictions"]["clip"] == p["clip"] for r in runs.values()):
+      out["metrics"]["interval_95"] = metrics.seeds_bootstrap(
+          p["label"], [runs[s]["predictions"]["predicted"] for s in sorted(runs)], p["subject"],
+          len(first["classes"]))
+  floors = [runs[s].get("floor") for s in sorted(runs)]
+  if all(floors):
+    out["floor"] = {"protocol": floors[0]["protocol"], "metrics": floors[0]["metrics"]}
+    if all("paired" in f for f in floors):
+      out["minus_floor"] = {name: {"mean": float(np.mean(d)), "sd": _sd(d), "per_seed": d}
+                            for name in ("uf1", "uar")
+                            for d in [[f["paired"][name]["difference"] for f in floors]]}
+  return out
+
+
+def _sd(values) -> float:
+  return float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
+
+
+def seeds_table(summary: dict) -> str:
+  """The terminal report of over_seeds: mean +- sd over seeds, intervals, the paired view."""
+  seeds = ",".join(map(str, summary["seeds"]))
+  lines = [f"over seeds {seeds}: {summary['protocol']}"]
+  m, fl, d = summary["metrics"], summary["floor"], summary["minus_floor"]
+  for name in ("uf1", "uar"):
+    interval = (f" [{m['interval_95'][name][0]:.3f}, {m['interval_95'][name][1]:.3f}]"
+                if "interval_95" in m else "")
+    floor = f"   floor {fl['metrics'][name]:.3f}" if fl else ""
+    minus = (f"   minus the floor {d[name]['mean']:+.3f} +- {d[name]['sd']:.3f}" if d else "")
+    lines.append(f"{name.upper():<4} {m[name]['mean']:.3f} +- {m[name]['sd']:.3f}{interval}"
+                 f"{floor}{minus}  [{summary['scheme']}, {summary['task']}, "
+                 f"{len(summary['seeds'])} seeds]")
+  if "interval_95" in m:
+    lines.append("intervals: the seeds' mean, from resampling the test subjects (1,000 times)")
+  return "\n".join(lines)
 
 
 def table(results: dict) -> str:
@@ -133,6 +207,13 @@ def table(results: dict) -> str:
         + (f" (floor [{fl['metrics']['interval_95'][name][0]:.3f}, "
            f"{fl['metrics']['interval_95'][name][1]:.3f}])" if fl else "")
         for name in ("uf1", "uar")))
+  if fl and "paired" in fl:
+    d = fl["paired"]
+    lines.append("minus the floor, on the same test clips (subject bootstrap, the same draws for "
+                 "both): " + ", ".join(
+                     f"{name.upper()} {d[name]['difference']:+.3f} "
+                     f"[{d[name]['interval_95'][0]:+.3f}"
+                     f", {d[name]['interval_95'][1]:+.3f}]" for name in ("uf1", "uar")))
   if "per_database" in m:
     lines.append("per database, its clips' pooled test predictions (UF1 / UAR"
                  + (", floor's UF1 / UAR):" if fl else "):"))

@@ -6,6 +6,7 @@ import argparse
 import dataclasses
 import logging
 import sys
+from pathlib import Path
 
 from mexp import config as config_lib
 from mexp import config_io, databases, distributed, labels
@@ -36,6 +37,8 @@ def _parser(description: str) -> argparse.ArgumentParser:
   parser.add_argument("--no_final_model", action="store_const", const=False,
                       help="--config.final_model=false: skip the all-subjects model that "
                       "predict/stream use")
+  parser.add_argument("--seeds", default=None, help="run once per seed (e.g. 0,1,2), each in "
+                      "WORKDIR/seed_S, and report each metric as mean +- sd over the seeds")
   distributed.add_flags(parser)  # read by launch_from_argv; listed here for --help
   return parser
 
@@ -65,6 +68,31 @@ def config_from_argv(get_config, argv=None, description: str = ""):
         config.data.task, config.data.dataset, config.data.test_dataset))
   return dataclasses.replace(config, overrides=tuple(
       f"{config_lib.flag(path)}={value}" for path, value in given.items())), args.variant
+
+
+def seeds_from_argv(argv=None) -> tuple[int, ...] | None:
+  """--seeds '0,1,2' -> (0, 1, 2); None without the flag."""
+  parser = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
+  parser.add_argument("--seeds", default=None)
+  text = parser.parse_known_args(argv)[0].seeds
+  if text is None:
+    return None
+  try:
+    seeds = tuple(int(s) for s in text.split(","))
+  except ValueError:
+    seeds = ()
+  if not seeds or min(seeds) < 0 or len(set(seeds)) != len(seeds):
+    raise ValueError(f"--seeds {text!r}: expected seeds >= 0 joined by ',', each once "
+                     "(e.g. 0,1,2)")
+  return seeds
+
+
+def _per_seed(config: config_lib.Config, seeds) -> dict:
+  """seed -> the config of that seed's run: the same experiment in WORKDIR/seed_S."""
+  if seeds is None:
+    return {config.seed: config}
+  return {s: dataclasses.replace(config, seed=s, workdir=f"{config.workdir}/seed_{s}")
+          for s in seeds}
 
 
 def launch_from_argv(argv=None) -> distributed.Launch:
@@ -102,6 +130,7 @@ def main(get_config, argv=None, description: str = "", probe_only: bool = False)
   """
   try:
     config, _ = config_from_argv(get_config, argv, description)
+    seeds = seeds_from_argv(argv)
     distributed.initialize(launch_from_argv(argv))  # before any other JAX call
   except ValueError as e:
     print(f"error: {e}", file=sys.stderr)
@@ -113,7 +142,9 @@ def main(get_config, argv=None, description: str = "", probe_only: bool = False)
   # Orbax logs a failed save's traceback at ERROR before it re-raises here, where it is reported.
   logging.getLogger("absl").setLevel(logging.CRITICAL)
   try:
-    config_lib.validate(config, 1 if probe_only else jax.device_count())  # before any build
+    runs = _per_seed(config, seeds)
+    for each in runs.values():  # before any build
+      config_lib.validate(each, 1 if probe_only else jax.device_count())
     # Every process, before any write; how each command line spelled it does not matter.
     distributed.same_config(dataclasses.asdict(dataclasses.replace(config, overrides=())))
     summary = _prepare(config)
@@ -121,10 +152,16 @@ def main(get_config, argv=None, description: str = "", probe_only: bool = False)
       for name, text in summary.items():
         print(text.splitlines()[0] if len(summary) == 1 else f"{name}: {text.splitlines()[0]}")
     clips = input_pipeline.load(config.data)
-    if probe_only:  # no JAX collectives: process 0 alone
-      results = evaluate.probe_only(config, clips) if distributed.is_writer() else {}
-    else:
-      results = evaluate.cross_validate(config, clips)
+    for seed, each in runs.items():
+      if probe_only:  # no JAX collectives: process 0 alone
+        results = evaluate.probe_only(each, clips) if distributed.is_writer() else {}
+      else:
+        results = evaluate.cross_validate(each, clips)
+      if distributed.is_writer():
+        print(report.table(results))
+        print(f"wrote {each.workdir}/results.json, confusion.png"
+              + ("" if probe_only else ", curves.png"))
+      runs[seed] = results
   except (*build_lib.INPUT_ERRORS, evaluate.WorkdirMismatchError, train.NonFiniteLossError,
           checkpoints.CheckpointError, ValueError) as e:
     print(f"error: {e}", file=sys.stderr)
@@ -133,9 +170,9 @@ def main(get_config, argv=None, description: str = "", probe_only: bool = False)
     print(f"error: {e.filename or config.workdir}: {e.strerror or e}; check that it is writable "
           "and the disk has space, then rerun the same command: it resumes", file=sys.stderr)
     return 2
-  if not distributed.is_writer():
-    return 0
-  print(report.table(results))
-  print(f"wrote {config.workdir}/results.json, confusion.png"
-        + ("" if probe_only else ", curves.png"))
+  if seeds is not None and distributed.is_writer():
+    summary = report.over_seeds(runs)
+    report.write_json(Path(config.workdir) / "seeds.json", summary)
+    print(report.seeds_table(summary))
+    print(f"wrote {config.workdir}/seeds.json")
   return 0

@@ -29,11 +29,20 @@ Metrics = dict[str, jax.Array]
 class TrainState(train_state.TrainState):
   class_weights_K: jax.Array = struct.field(pytree_node=True, default=None)
   ema_params: Any = struct.field(pytree_node=True, default=None)  # None: no weight averaging
+  batch_stats: Any = struct.field(pytree_node=True, default=None)  # BatchNorm's; None: none
 
 
 def eval_params(state: TrainState):
   """The weights to predict with: the Polyak average when the state keeps one."""
   return state.params if state.ema_params is None else state.ema_params
+
+
+def eval_variables(state: TrainState) -> dict:
+  """The model's variables to predict with: eval_params, and BatchNorm's running statistics."""
+  variables = {"params": eval_params(state)}
+  if state.batch_stats is not None:
+    variables["batch_stats"] = state.batch_stats
+  return variables
 
 
 def update_ema(state: TrainState, decay: float) -> TrainState:
@@ -54,7 +63,9 @@ def weighted_xent(logits_BxK, label_B, weights_K, mask_B) -> jax.Array:
 
 
 def make_schedule(optim: config_lib.OptimConfig, steps_per_epoch: int) -> optax.Schedule:
-  """Linear warmup, then cosine decay to 1% of the peak."""
+  """Linear warmup, then cosine decay to 1% of the peak; or the learning rate throughout."""
+  if optim.schedule == "constant":
+    return optax.constant_schedule(optim.learning_rate)
   total = max(1, optim.epochs * steps_per_epoch)
   warmup = min(optim.warmup_epochs * steps_per_epoch, total - 1)
   return optax.warmup_cosine_decay_schedule(0.0, optim.learning_rate, max(warmup, 0), total,
@@ -70,27 +81,29 @@ def make_optimizer(optim: config_lib.OptimConfig, steps_per_epoch: int):
 
 
 @functools.lru_cache(maxsize=None)
-def _model(model_config: config_lib.ModelConfig, num_classes: int) -> models.TwoStream3DCNN:
+def _model(model_config: config_lib.ModelConfig, num_classes: int):
   # One module per config: its bound `apply` (a static part of the state) is then the same
   # object in every fold, so the jitted steps compile once, not once per fold.
-  return models.TwoStream3DCNN(model_config, num_classes)
+  return models.build(model_config, num_classes)
 
 
 @functools.lru_cache(maxsize=None)
-def _init(model: models.TwoStream3DCNN):
+def _init(model):
   # Jitted: one compilation, where eager init compiles each layer's initialiser and convolution.
-  return jax.jit(lambda rng, raw, sal: model.init(rng, raw, sal, train=False)["params"])
+  return jax.jit(lambda rng, raw, sal: model.init(rng, raw, sal, train=False))
 
 
 def create_state(config: config_lib.Config, num_classes: int, sample: pipeline.Clips,
                  class_weights_K: np.ndarray, steps_per_epoch: int, rng: jax.Array) -> TrainState:
   model = _model(config.model, num_classes)
   raw, sal = pipeline.to_float(sample.raw_NxTxHxWxC[:1], sample.saliency_NxTxHxWxS[:1])
-  params = _init(model)(rng, raw, sal)
+  variables = _init(model)(rng, raw, sal)
+  params = variables["params"]
   ema = jax.tree.map(jnp.copy, params) if config.optim.ema_decay else None
   return TrainState.create(apply_fn=model.apply, params=params,
                            tx=make_optimizer(config.optim, steps_per_epoch),
-                           class_weights_K=jnp.asarray(class_weights_K), ema_params=ema)
+                           class_weights_K=jnp.asarray(class_weights_K), ema_params=ema,
+                           batch_stats=variables.get("batch_stats"))
 
 
 def train_step(state: TrainState, batch: Batch, rng: jax.Array, *,
@@ -106,11 +119,18 @@ def train_step(state: TrainState, batch: Batch, rng: jax.Array, *,
           keys_B, raw_BxTxHxWxC, sal_BxTxHxWxS)
 
   def loss_fn(params):
-    logits_BxK = state.apply_fn({"params": params}, raw_BxTxHxWxC, sal_BxTxHxWxS, train=True,
-                                rngs={"dropout": k_drop})
-    return weighted_xent(logits_BxK, batch["label"], state.class_weights_K, batch["mask"]), logits_BxK
+    if state.batch_stats is None:
+      logits_BxK = state.apply_fn({"params": params}, raw_BxTxHxWxC, sal_BxTxHxWxS, train=True,
+                                  rngs={"dropout": k_drop})
+      updates = {}
+    else:  # BatchNorm: the batch's statistics, and the running ones updated
+      logits_BxK, updates = state.apply_fn(
+          {"params": params, "batch_stats": state.batch_stats}, raw_BxTxHxWxC, sal_BxTxHxWxS,
+          train=True, rngs={"dropout": k_drop}, mutable=["batch_stats"])
+    loss = weighted_xent(logits_BxK, batch["label"], state.class_weights_K, batch["mask"])
+    return loss, (logits_BxK, updates)
 
-  (loss, logits_BxK), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
+  (loss, (logits_BxK, updates)), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
   count = jnp.sum(batch["mask"])
   probs_BxK = probabilities(logits_BxK)
   if logits_BxK.ndim == 3:  # late fusion: report the fused prediction's loss, as val_loss does
@@ -120,6 +140,8 @@ def train_step(state: TrainState, batch: Batch, rng: jax.Array, *,
   # Summed over the epoch on the device and read once at its end (no per-step host sync).
   sums = jnp.stack([loss * count, correct, count, optax.tree.norm(grads) * count])
   state = state.apply_gradients(grads=grads)
+  if updates:
+    state = state.replace(batch_stats=updates["batch_stats"])
   return (update_ema(state, ema_decay) if ema_decay else state), {"sums": sums}
 
 
@@ -127,7 +149,7 @@ def eval_step(state: TrainState, batch: Batch,
               probabilities=models.probabilities) -> jax.Array:
   """Class probabilities (B, K), no augmentation, no dropout."""
   raw, sal = pipeline.to_float(batch["raw"], batch["saliency"])
-  return probabilities(state.apply_fn({"params": eval_params(state)}, raw, sal, train=False))
+  return probabilities(state.apply_fn(eval_variables(state), raw, sal, train=False))
 
 
 def compile_steps(mesh, config: config_lib.Config, saliency_kind: str):

@@ -187,6 +187,12 @@ def test_two_stream_run_reports_the_floor(ststnet_run):
   assert header.split() == ["metric", "value", "floor", "protocol"]
   uf1 = next(line for line in out.splitlines() if line.startswith("UF1"))
   assert uf1.split()[2] == f"{floor['metrics']['uf1']:.3f}"
+  # The paired view: the deep model minus the floor on the same test clips.
+  for name in ("uf1", "uar"):
+    d = floor["paired"][name]
+    assert d["difference"] == pytest.approx(results["metrics"][name] - floor["metrics"][name])
+    assert d["interval_95"][0] <= d["difference"] <= d["interval_95"][1]
+  assert f"minus the floor, on the same test clips" in out
 
 
 def test_linear_probe_alone_matches_the_floor(experiments, tiny_casme2, ststnet_run, tmp_path,
@@ -400,3 +406,34 @@ def test_the_table_reads_structured_fields_not_its_own_protocol_text():
   assert report.scheme(config_lib.DataConfig(dataset="casme2", test_dataset="samm")) == \
       "cross-database"
   assert report.scheme(config_lib.DataConfig(folds="loso")) == "LOSO CV"
+
+
+@pytest.mark.slow
+def test_seeds_report_mean_sd_intervals_and_the_paired_view(tiny_casme2, tmp_path, capsys):
+  from mexp import metrics
+  workdir = tmp_path / "seeds"
+  argv = _argv(tiny_casme2, workdir) + ["--config.optim.epochs", "1", "--seeds", "0,1",
+                                        "--no_final_model"]
+  assert run.main(tiny_experiment.get_config, argv) == 0
+  out = capsys.readouterr().out
+  runs = {s: json.loads((workdir / f"seed_{s}" / "results.json").read_text()) for s in (0, 1)}
+  assert [r["config"]["seed"] for r in runs.values()] == [0, 1]
+  summary = json.loads((workdir / "seeds.json").read_text())
+  assert summary["seeds"] == [0, 1]
+  for name in ("uf1", "uar"):
+    values = [runs[s]["metrics"][name] for s in (0, 1)]
+    m = summary["metrics"][name]
+    assert m["per_seed"] == values and m["mean"] == pytest.approx(np.mean(values))
+    assert m["sd"] == pytest.approx(np.std(values, ddof=1))
+    low, high = summary["metrics"]["interval_95"][name]
+    assert low <= m["mean"] <= high
+    d = summary["minus_floor"][name]
+    assert d["per_seed"] == [runs[s]["floor"]["paired"][name]["difference"] for s in (0, 1)]
+  p = runs[0]["predictions"]
+  assert summary["metrics"]["interval_95"] == metrics.seeds_bootstrap(
+      p["label"], [runs[s]["predictions"]["predicted"] for s in (0, 1)], p["subject"],
+      len(runs[0]["classes"]))
+  assert "over seeds 0,1: " in out and "UF1 " in out.split("over seeds 0,1: ")[1]
+  with pytest.raises(ValueError, match=r"--seeds '0,x': expected seeds >= 0 joined by ','"):
+    run.seeds_from_argv(["--seeds", "0,x"])
+  assert run.seeds_from_argv(["--seeds", "3,1"]) == (3, 1) and run.seeds_from_argv([]) is None

@@ -103,3 +103,46 @@ def test_subject_bootstrap_known_answers_and_a_plain_loop():
     keep = np.concatenate([np.flatnonzero(subjects == names[i]) for i in d])
     values.append(metrics.uf1(true[keep], pred[keep], 3))
   np.testing.assert_allclose(got["uf1"], np.percentile(values, [2.5, 97.5]))
+
+
+def test_paired_bootstrap_known_answers_and_a_plain_loop():
+  rng = np.random.default_rng(1)
+  subjects = np.repeat([f"s{i}" for i in range(6)], 5)
+  true = rng.integers(0, 3, 30)
+  same = metrics.paired_bootstrap(true, true, true, subjects, 3, resamples=100)
+  assert same["uf1"] == {"difference": 0.0, "interval_95": [0.0, 0.0]}
+  apart = metrics.paired_bootstrap(true, true, (true + 1) % 3, subjects, 3, resamples=100)
+  assert apart["uf1"] == {"difference": 1.0, "interval_95": [1.0, 1.0]}  # perfect vs all wrong
+  a = np.where(rng.random(30) < 0.8, true, rng.integers(0, 3, 30))
+  b = np.where(rng.random(30) < 0.5, true, rng.integers(0, 3, 30))
+  got = metrics.paired_bootstrap(true, a, b, subjects, 3, resamples=300, seed=2)
+  assert got["uar"]["difference"] == pytest.approx(
+      metrics.summarise(true, a, subjects, (0, 1, 2))["uar"]
+      - metrics.summarise(true, b, subjects, (0, 1, 2))["uar"])
+  # The same draws for both methods, pooled one resample at a time.
+  draws = np.random.default_rng(2).integers(0, 6, (300, 6))
+  names = np.unique(subjects)
+  differences = []
+  for d in draws:
+    keep = np.concatenate([np.flatnonzero(subjects == names[i]) for i in d])
+    differences.append(metrics.uf1(true[keep], a[keep], 3) - metrics.uf1(true[keep], b[keep], 3))
+  np.testing.assert_allclose(got["uf1"]["interval_95"], np.percentile(differences, [2.5, 97.5]))
+
+
+def test_seeds_bootstrap_is_the_mean_over_seeds_of_each_resample():
+  rng = np.random.default_rng(3)
+  subjects = np.repeat([f"s{i}" for i in range(5)], 4)
+  true = rng.integers(0, 3, 20)
+  preds = [np.where(rng.random(20) < q, true, rng.integers(0, 3, 20)) for q in (0.9, 0.4)]
+  got = metrics.seeds_bootstrap(true, preds, subjects, 3, resamples=200, seed=1)
+  assert got["seeds"] == 2 and got["subjects"] == 5
+  draws = np.random.default_rng(1).integers(0, 5, (200, 5))
+  names = np.unique(subjects)
+  means = []
+  for d in draws:
+    keep = np.concatenate([np.flatnonzero(subjects == names[i]) for i in d])
+    means.append(np.mean([metrics.uf1(true[keep], p[keep], 3) for p in preds]))
+  np.testing.assert_allclose(got["uf1"], np.percentile(means, [2.5, 97.5]))
+  one = metrics.seeds_bootstrap(true, preds[:1], subjects, 3, resamples=200, seed=1)
+  assert one["uf1"] == metrics.subject_bootstrap(true, preds[0], subjects, 3, resamples=200,
+                                                 seed=1)["uf1"]

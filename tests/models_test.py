@@ -90,7 +90,7 @@ def test_parameter_count_and_flops():
   assert models.parameter_count(params) == streams + shared + dense == 35_158
   x = jnp.zeros((1, 8, 16, 16, 1))
   # The first conv alone: 8*16*16 outputs x 4 channels x 27 taps x 2 flops, per stream.
-  assert models.forward_gflops(model, params, x, x) > 2 * 8 * 16 * 16 * 4 * 27 * 2 / 1e9
+  assert models.forward_gflops(model, {"params": params}, x, x) > 2 * 8 * 16 * 16 * 4 * 27 * 2 / 1e9
 
 
 def test_changes_remove_the_static_face_and_keep_the_movement():

@@ -311,7 +311,7 @@ def test_apex_uv_motion_path_is_checked_against_the_data():
   from mexp import evaluate
   model = config_lib.ModelConfig(motion_path_grid=2, motion_path_input="apex_uv")
   clips = _clips()  # median saliency: no u, v
-  with pytest.raises(ValueError, match="reads u and v: the saliency is 'median'"):
+  with pytest.raises(ValueError, match="reads the apex frame's flow: the saliency is 'median'"):
     evaluate.check_inputs(model, clips)
   flow = dataclasses.replace(clips, saliency_kind="ststnet")
   evaluate.check_inputs(model, flow)  # T = 4: every apex at index 2, the centre
