@@ -144,18 +144,27 @@ def paired_bootstrap(true_N, pred_a_N, pred_b_N, subject_N, num_classes: int, *,
   return out
 
 
-def seeds_bootstrap(true_N, pred_SxN, subject_N, num_classes: int, *, resamples: int = 1000,
-                    seed: int = 0, level: float = 0.95) -> dict[str, list[float]]:
+def seeds_bootstrap(true_N, pred_SxN, subject_N, num_classes: int, *, baseline_SxN=None,
+                    resamples: int = 1000, seed: int = 0,
+                    level: float = 0.95) -> dict[str, list[float]]:
   """Percentile intervals of the seeds' mean pooled UF1 and UAR: each resample of the test
   subjects scores every seed's predictions on the drawn subjects, then averages over seeds.
+  With `baseline_SxN` (another method's predictions, per seed), the interval of the seeds' mean
+  difference, this method minus that one, on the same draws (paired).
 
   Returns:
     {'uf1': [low, high], 'uar': [low, high], 'resamples': n, 'subjects': S, 'seeds': n_seeds}.
   """
   which_N, counts_RxS = _draws(subject_N, resamples, seed)
-  per_seed = [_resampled(np.asarray(true_N), np.asarray(p), which_N, counts_RxS, num_classes)
-              for p in pred_SxN]
-  uf1_R, uar_R = (np.mean([s[i] for s in per_seed], axis=0) for i in (0, 1))
+
+  def mean_over_seeds(preds):
+    per_seed = [_resampled(np.asarray(true_N), np.asarray(p), which_N, counts_RxS, num_classes)
+                for p in preds]
+    return [np.mean([s[i] for s in per_seed], axis=0) for i in (0, 1)]
+  uf1_R, uar_R = mean_over_seeds(pred_SxN)
+  if baseline_SxN is not None:
+    base_uf1_R, base_uar_R = mean_over_seeds(baseline_SxN)
+    uf1_R, uar_R = uf1_R - base_uf1_R, uar_R - base_uar_R
   return {"uf1": _percentiles(uf1_R, level), "uar": _percentiles(uar_R, level),
           "resamples": resamples, "subjects": counts_RxS.shape[1], "seeds": len(pred_SxN)}
 

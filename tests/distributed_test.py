@@ -134,7 +134,7 @@ def test_bad_launch_flags_are_one_line_errors(capsys, tmp_path):
 def _argv(tiny, workdir):
   manual_dir, data_dir = tiny
   return ["--manual_dir", str(manual_dir), "--data_dir", str(data_dir), "--workdir", str(workdir),
-          "--config.optim.epochs", "3"]
+          "--config.optim.epochs", "2", "--config.checkpoint_every", "3"]  # checkpoints 3, 6
 
 
 def test_a_non_writer_writes_no_workdir_file(tiny_casme2, tmp_path, monkeypatch):
@@ -185,7 +185,7 @@ def test_two_processes_resume_after_kill_and_equal_one_process(tiny_casme2, tmp_
   assert run.main(tiny_experiment.get_config, _argv(tiny_casme2, one)) == 0
 
   two = tmp_path / "two"
-  codes, _ = _two_processes(tiny_casme2, two, kill_at_step=2)
+  codes, _ = _two_processes(tiny_casme2, two, kill_at_step=3)
   assert codes == [-signal.SIGKILL] * 2 and not (two / "results.json").exists()
   codes, outs = _two_processes(tiny_casme2, two)
   assert codes == [0, 0], [err[-1500:] for _, err in outs]

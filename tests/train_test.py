@@ -259,12 +259,13 @@ def _experiment(tiny, workdir, script="tests/tiny_experiment.py", extra=()):
 @pytest.mark.slow
 def test_kill_minus_nine_then_rerun_equals_an_uninterrupted_run(tiny_casme2, tmp_path):
   env = {**os.environ, "PYTHONPATH": str(ROOT)}
-  clean = subprocess.run(_experiment(tiny_casme2, tmp_path / "clean"), cwd=ROOT, env=env,
-                         capture_output=True, text=True, timeout=300)
+  short = ("--config.optim.epochs=3", "--config.checkpoint_every=2")  # checkpoints 2, 4, 6, ...
+  clean = subprocess.run(_experiment(tiny_casme2, tmp_path / "clean", extra=short), cwd=ROOT,
+                         env=env, capture_output=True, text=True, timeout=300)
   assert clean.returncode == 0, clean.stderr[-2000:]
 
-  victim = subprocess.Popen(_experiment(tiny_casme2, tmp_path / "killed"), cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+  victim = subprocess.Popen(_experiment(tiny_casme2, tmp_path / "killed", extra=short), cwd=ROOT,
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
   deadline = time.time() + 240
   while time.time() < deadline:  # kill once the first fold has checkpoints at steps >= 4
     steps = [int(p.name) for p in (tmp_path / "killed").glob("fold_*/checkpoints/*")
@@ -277,8 +278,8 @@ def test_kill_minus_nine_then_rerun_equals_an_uninterrupted_run(tiny_casme2, tmp
   assert victim.returncode == -signal.SIGKILL
   assert not (tmp_path / "killed" / "results.json").exists()
 
-  rerun = subprocess.run(_experiment(tiny_casme2, tmp_path / "killed"), cwd=ROOT, env=env,
-                         capture_output=True, text=True, timeout=300)
+  rerun = subprocess.run(_experiment(tiny_casme2, tmp_path / "killed", extra=short), cwd=ROOT,
+                         env=env, capture_output=True, text=True, timeout=300)
   assert rerun.returncode == 0, rerun.stderr[-2000:]
   a = json.loads((tmp_path / "clean" / "results.json").read_text())
   b = json.loads((tmp_path / "killed" / "results.json").read_text())
