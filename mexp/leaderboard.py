@@ -142,7 +142,8 @@ def _explanation(shared: dict) -> str:
           f"{shared['scheme']}, task {shared['task']}, seeds {seeds}. Cells: mean ± sd over "
           "seeds [95% interval of the seeds' mean from resampling the test subjects 1,000 "
           "times]; minus the floor: the same, paired (the same test clips and subject draws for "
-          "both). Time: mean wall time of the run that finished each seed. The floor's "
+          "both). Time: mean wall time of the run that finished each seed (a resumed run counts only "
+          "its own part). The floor's "
           f"protocol: {shared['protocol']}")
 
 
@@ -152,7 +153,7 @@ def markdown(table_rows: list[dict], shared: dict) -> str:
            "| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
   for row in table_rows:
     cells = _cells(row)
-    lines.append("| " + " | ".join(cells[k] for k in KEYS) + " |")
+    lines.append("| " + " | ".join(cells[k].replace("|", "\\|") for k in KEYS) + " |")
   lines += ["", "Published anchors (real data; not comparable with the rows above):", ""]
   lines += [f"- {name}: {value} ({kind})" for name, value, kind in ANCHORS]
   return "\n".join(lines) + "\n"

@@ -33,7 +33,7 @@ def test_rows_recompute_every_cell_from_the_stored_predictions(tmp_path):
   model_pred = {0: LABELS, 1: [0, 1, 2, 0, 1, 2, 0, 1, 2, 0, 0, 2]}
   _write_runs(tmp_path / "floor", {0: floor_pred, 1: floor_pred})
   _write_runs(tmp_path / "model", model_pred, parameters=1234)
-  floor = leaderboard.Entry("floor", "flow", tmp_path / "floor")
+  floor = leaderboard.Entry("floor", "flow (u, v, |flow|)", tmp_path / "floor")
   model = leaderboard.Entry("model", "clips", tmp_path / "model")
   rows, shared = leaderboard.rows([model], floor, (0, 1))
   assert [r["name"] for r in rows] == ["floor", "model"]
@@ -57,6 +57,8 @@ def test_rows_recompute_every_cell_from_the_stored_predictions(tmp_path):
   line = next(l for l in text.splitlines() if l.startswith("| model | clips |"))
   assert f"{np.mean(uf1):.3f} ± {np.std(uf1, ddof=1):.3f} [" in line and "| 1,234 |" in line
   assert "published, leaky" in text and "seeds 0, 1" in text
+  floor_line = next(l for l in text.splitlines() if l.startswith("| floor |"))
+  assert floor_line.count(" | ") == len(leaderboard.HEADER) - 1  # its '|flow|' escaped
 
   page = leaderboard.page(rows, shared)
   assert "<script" not in page and "http" not in page  # self-contained, offline
