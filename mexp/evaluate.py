@@ -16,7 +16,7 @@ from mexp import baselines
 from mexp import config as config_lib
 from mexp import input_pipeline as pipeline
 from mexp import folds as folds_lib
-from mexp import distributed, models, report, train
+from mexp import distributed, models, pages, report, train
 from mexp.io import files
 from mexp.preprocess.motion import FLOW_KINDS
 
@@ -167,6 +167,7 @@ def cross_validate(config: config_lib.Config, clips: pipeline.Clips, *,
   if jax.process_count() > 1:
     results["processes"] = jax.process_count()
   report.write_json(workdir / "results.json", results)
+  pages.recognition(results, rows, clips, workdir)
   return results
 
 
@@ -227,4 +228,5 @@ def probe_only(config: config_lib.Config, clips: pipeline.Clips) -> dict:
   text = report.protocol(config, clips, len(folds), baselines.description(config.probe), folds)
   results = report.results(config, clips, folds, rows, text)
   report.write_json(workdir / "results.json", results)
+  pages.recognition(results, rows, clips, workdir)
   return results

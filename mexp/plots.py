@@ -56,3 +56,42 @@ def curves(path: Path, histories: dict[str, list[dict]], title: str) -> None:
   fig.tight_layout()
   fig.savefig(path, dpi=100)
   plt.close(fig)
+
+
+def bars(path: Path, names, values, title: str, ylabel: str) -> None:
+  """One bar per name (values in [0, 1]; None drawn as an empty slot)."""
+  plt = _pyplot()
+  fig, ax = plt.subplots(figsize=(max(4.0, 0.45 * len(names) + 1.5), 3))
+  ax.bar(range(len(names)), [0.0 if v is None else v for v in values], color="#4a7ab5")
+  ax.set_xticks(range(len(names)), names, rotation=45, ha="right", fontsize=7)
+  ax.set_ylim(0, 1)
+  ax.set_ylabel(ylabel)
+  ax.set_title(title, fontsize=9)
+  fig.tight_layout()
+  fig.savefig(path, dpi=100)
+  plt.close(fig)
+
+
+def clip_thumbnail(path: Path, raw_TxHxWxC, saliency_TxHxWxS, apex: int, title: str) -> None:
+  """The apex frame beside its motion: the flow field (u, v) as arrows on its magnitude, or the
+  saliency map where it is not a flow."""
+  plt = _pyplot()
+  fig, axes = plt.subplots(1, 2, figsize=(4, 2.2))
+  axes[0].imshow(np.asarray(raw_TxHxWxC[apex]).mean(-1), cmap="gray")
+  sal = np.asarray(saliency_TxHxWxS[apex], np.float32)
+  if sal.shape[-1] >= 2:  # flow or ststnet: u, v first
+    u, v = sal[..., 0], sal[..., 1]
+    axes[1].imshow(np.hypot(u, v), cmap="magma")
+    step = max(1, u.shape[0] // 12)
+    ys, xs = np.mgrid[0:u.shape[0]:step, 0:u.shape[1]:step]
+    axes[1].quiver(xs, ys, u[::step, ::step], -v[::step, ::step], color="cyan", scale=None,
+                   angles="xy", width=0.006)
+  else:
+    axes[1].imshow(sal.mean(-1), cmap="magma")
+  for ax, name in zip(axes, ("apex frame", "motion")):
+    ax.set_title(name, fontsize=7)
+    ax.axis("off")
+  fig.suptitle(title, fontsize=7)
+  fig.tight_layout()
+  fig.savefig(path, dpi=80)
+  plt.close(fig)

@@ -159,7 +159,7 @@ def main(get_config, argv=None, description: str = "", probe_only: bool = False)
         results = evaluate.cross_validate(each, clips)
       if distributed.is_writer():
         print(report.table(results))
-        print(f"wrote {each.workdir}/results.json, confusion.png"
+        print(f"wrote {each.workdir}/results.json, report.html, confusion.png"
               + ("" if probe_only else ", curves.png"))
       runs[seed] = results
   except (*build_lib.INPUT_ERRORS, evaluate.WorkdirMismatchError, train.NonFiniteLossError,

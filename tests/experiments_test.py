@@ -195,6 +195,55 @@ def test_two_stream_run_reports_the_floor(ststnet_run):
   assert f"minus the floor, on the same test clips" in out
 
 
+def _check_page(path, results):
+  """report.html renders in headless Chromium where one is installed; it always parses with
+  every tag closed in order, holds no script and no external address, and shows the protocol."""
+  import html
+  import html.parser
+  import shutil
+  import subprocess
+  page = path.read_text()
+  assert "<script" not in page and "http://" not in page and "https://" not in page
+  assert html.escape(results["protocol"]) in page
+
+  class Tags(html.parser.HTMLParser):
+    def __init__(self):
+      super().__init__()
+      self.open, self.images = [], 0
+
+    def handle_starttag(self, tag, attrs):
+      if tag == "img":
+        self.images += 1
+        assert dict(attrs)["src"].startswith("data:image/png;base64,")
+      elif tag != "meta":
+        self.open.append(tag)
+
+    def handle_endtag(self, tag):
+      assert self.open.pop() == tag, tag
+  tags = Tags()
+  tags.feed(page)
+  tags.close()
+  assert tags.open == [] and tags.images >= 3  # confusion, per class, per subject
+  browser = shutil.which("chromium") or shutil.which("chromium-browser")
+  if browser:
+    done = subprocess.run([browser, "--headless", "--disable-gpu", "--no-sandbox", "--dump-dom",
+                           path.as_uri()], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and "Run report" in done.stdout, done.stderr[-1000:]
+  return tags
+
+
+def test_the_run_report_page_shows_metrics_figures_and_mistakes(ststnet_run):
+  workdir, _ = ststnet_run
+  results = json.loads((workdir / "results.json").read_text())
+  tags = _check_page(workdir / "report.html", results)
+  page = (workdir / "report.html").read_text()
+  wrong = sum(p != t for p, t in zip(results["predictions"]["predicted"],
+                                     results["predictions"]["label"]))
+  assert f"{wrong} of {results['metrics']['n']} test clips misclassified" in page
+  assert tags.images == 4 + min(wrong, 24)  # + training curves, + one thumbnail per mistake
+  assert f"{results['metrics']['uf1']:.3f}" in page and "minus the floor (paired)" in page
+
+
 def test_linear_probe_alone_matches_the_floor(experiments, tiny_casme2, ststnet_run, tmp_path,
                                               capsys):
   _, linear_probe = experiments
@@ -207,7 +256,8 @@ def test_linear_probe_alone_matches_the_floor(experiments, tiny_casme2, ststnet_
   assert results["metrics"] == floor["metrics"]  # same folds, same data, same fixed probe
   assert (tmp_path / "probe" / "confusion.png").stat().st_size > 0
   assert not (tmp_path / "probe" / "curves.png").exists()
-  assert out.strip().endswith("results.json, confusion.png")
+  assert out.strip().endswith("results.json, report.html, confusion.png")
+  _check_page(tmp_path / "probe" / "report.html", results)
 
 
 def test_score_on_validation_never_touches_the_test_subjects(tiny_casme2, ststnet_run, tmp_path,

@@ -15,7 +15,8 @@ LAYERS = (
     ("mexp.input_pipeline", "mexp.folds", "mexp.augment"),
     ("mexp.conv3d", "mexp.published", "mexp.models"),
     ("mexp.metrics", "mexp.baselines", "mexp.distributed", "mexp.checkpoints", "mexp.train"),
-    ("mexp.plots", "mexp.report", "mexp.leaderboard", "mexp.evaluate", "mexp.run"),
+    ("mexp.plots", "mexp.report", "mexp.pages", "mexp.leaderboard", "mexp.evaluate",
+     "mexp.run"),
     ("mexp.tracking", "mexp.spotting", "mexp.spotting_fit", "mexp.predictor", "mexp.stream",
      "mexp.predict", "mexp.spotting_eval"),
 )

@@ -1,0 +1,112 @@
+"""report.html beside a run's results.json: one self-contained page that opens offline.
+
+The pictures are matplotlib PNGs embedded as data URIs; the page is string.Template files in
+mexp/templates, filled with escaped text (no script, no external file).
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import string
+import tempfile
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+from mexp import input_pipeline as pipeline
+from mexp import plots
+from mexp.io import files
+
+MAX_MISTAKES = 24  # thumbnails on the page; the count says how many there are
+
+
+def _template(name: str) -> string.Template:
+  return string.Template(resources.files("mexp").joinpath("templates", name).read_text())
+
+
+def _figure(path: Path, alt: str, caption: str) -> str:
+  data = base64.b64encode(path.read_bytes()).decode("ascii")
+  return _template("figure.html").substitute(data=data, alt=html.escape(alt),
+                                             caption=html.escape(caption)).strip()
+
+
+def _metric_rows(results: dict) -> str:
+  m, fl = results["metrics"], results.get("floor")
+  row = _template("metric_row.html")
+  out = []
+  for name in ("uf1", "uar", "accuracy"):
+    interval = m.get("interval_95", {}).get(name)
+    paired = (fl or {}).get("paired", {}).get(name)
+    out.append(row.substitute(
+        name=name.upper(), value=f"{m[name]:.3f}",
+        interval="" if interval is None else f"[{interval[0]:.3f}, {interval[1]:.3f}]",
+        floor="" if not fl else f"{fl['metrics'][name]:.3f}",
+        paired="" if paired is None else (f"{paired['difference']:+.3f} "
+                                          f"[{paired['interval_95'][0]:+.3f}, "
+                                          f"{paired['interval_95'][1]:+.3f}]")).strip())
+  return "\n".join(out)
+
+
+def _mistakes(rows: list[dict], clips: pipeline.Clips, classes, folder: Path) -> list[str]:
+  """A thumbnail per misclassified test clip: apex frame, motion, truth, prediction and the
+  probabilities."""
+  index = {(s, c): i for i, (s, c) in enumerate(zip(clips.subject_N, clips.clip_N))}
+  out = []
+  for r in rows:
+    for s, c, t, p in zip(r["subject"], r["clip"], r["label"], r["probabilities"]):
+      if int(np.argmax(p)) == t or len(out) >= MAX_MISTAKES:
+        continue
+      i = index[(s, c)]
+      raw, sal = clips.raw_NxTxHxWxC[i], clips.saliency_NxTxHxWxS[i]
+      apex = int(clips.apex_index_N[i]) if clips.apex_index_N is not None else raw.shape[0] // 2
+      path = folder / f"mistake{len(out)}.png"
+      plots.clip_thumbnail(path, raw, sal, min(apex, raw.shape[0] - 1), f"{s}/{c}")
+      probs = ", ".join(f"{k} {q:.2f}" for k, q in zip(classes, p))
+      out.append(_figure(path, f"{s}/{c}", f"{s}/{c}: true {classes[t]}, predicted "
+                         f"{classes[int(np.argmax(p))]} ({probs})"))
+  return out
+
+
+def recognition(results: dict, rows: list[dict], clips: pipeline.Clips, workdir: Path) -> Path:
+  """Writes workdir/report.html for a recognition run and returns its path.
+
+  Args:
+    results: the run's results (as in results.json).
+    rows: the per-fold test predictions (subject, clip, label, probabilities).
+    clips: the clips the run read (for the misclassified clips' thumbnails).
+    workdir: where results.json, confusion.png and curves.png are.
+  """
+  classes = results["classes"]
+  m = results["metrics"]
+  with tempfile.TemporaryDirectory() as tmp:
+    folder = Path(tmp)
+    per_class = [v["f1"] for v in m["per_class"].values()]
+    plots.bars(folder / "per_class.png", list(m["per_class"]), per_class, "F1 per class", "F1")
+    subjects = m["per_subject_accuracy"]
+    plots.bars(folder / "per_subject.png", list(subjects), list(subjects.values()),
+               "accuracy per test subject", "accuracy")
+    figures = [_figure(workdir / "confusion.png", "confusion matrix",
+                       "rows: true class; cells: counts, shaded by the row's share")]
+    figures += [_figure(folder / "per_class.png", "F1 per class", "F1 per class"),
+                _figure(folder / "per_subject.png", "accuracy per subject",
+                        "accuracy per test subject")]
+    curves = ([_figure(workdir / "curves.png", "training curves", "loss and accuracy per fold")]
+              if (workdir / "curves.png").exists() else [])
+    mistakes = _mistakes(rows, clips, classes, folder)
+  wrong = sum(int(np.argmax(p)) != t for r in rows
+              for t, p in zip(r["label"], r["probabilities"]))
+  fl = results.get("floor")
+  page = _template("report.html").substitute(
+      protocol=html.escape(results["protocol"]),
+      floor_protocol=html.escape(fl["protocol"] if fl else "n/a (the linear probe needs flow)"),
+      metrics=_metric_rows(results), figures="\n".join(figures),
+      curves="\n".join(curves) or html.escape("none: the floor alone trains no network"),
+      mistakes_note=html.escape(f"{wrong} of {m['n']} test clips misclassified"
+                                + (f"; the first {MAX_MISTAKES} shown" if wrong > MAX_MISTAKES
+                                   else "")),
+      mistakes="\n".join(mistakes))
+  out = workdir / "report.html"
+  files.write_text_atomic(out, page)
+  return out
