@@ -142,8 +142,8 @@ def _explanation(shared: dict) -> str:
           f"{shared['scheme']}, task {shared['task']}, seeds {seeds}. Cells: mean ± sd over "
           "seeds [95% interval of the seeds' mean from resampling the test subjects 1,000 "
           "times]; minus the floor: the same, paired (the same test clips and subject draws for "
-          "both). Time: mean wall time of the run that finished each seed (a resumed run counts only "
-          "its own part). The floor's "
+          "both). Time: mean wall time of the run that finished each seed (a resumed run counts "
+          "only its own part). The floor's "
           f"protocol: {shared['protocol']}")
 
 

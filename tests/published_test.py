@@ -1,4 +1,4 @@
-"""The MEGC 2019 baselines as published: sizes by hand, the apex input, BatchNorm through training."""
+"""The MEGC 2019 baselines: their sizes by hand, the apex input, BatchNorm through training."""
 
 import dataclasses
 
