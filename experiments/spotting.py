@@ -12,7 +12,7 @@ import dataclasses
 import sys
 from pathlib import Path
 
-from mexp import config_io, predict, spotting, spotting_eval, synthetic
+from mexp import config_io, pages, predict, spotting, spotting_eval, synthetic
 from mexp.io import long_videos, sheets
 
 
@@ -81,7 +81,8 @@ def main(config: Config, argv=None) -> int:
     return 2
   results["config"] = dataclasses.asdict(config)
   print(spotting_eval.table(results))
-  print(f"wrote {spotting_eval.write(results, config.workdir)}")
+  print(f"wrote {spotting_eval.write(results, config.workdir)}, "
+        f"{pages.spotting(results, Path(config.workdir))}")
   return 0
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from mexp import input_pipeline as pipeline
-from mexp import plots
+from mexp import metrics, plots
 from mexp.io import files
 
 MAX_MISTAKES = 24  # thumbnails on the page; the count says how many there are
@@ -108,5 +108,54 @@ def recognition(results: dict, rows: list[dict], clips: pipeline.Clips, workdir:
                                    else "")),
       mistakes="\n".join(mistakes))
   out = workdir / "report.html"
+  files.write_text_atomic(out, page)
+  return out
+
+
+def _outcomes(video: dict) -> tuple[list, list]:
+  """(truth, spotted) as (onset_s, offset_s, kind, emotion, matched), matched per kind as MEGC
+  counts (IoU >= 0.5, maximum matching)."""
+  first, fps = video["first_frame"], video["fps"]
+  truth, spotted = [], []
+  for kind in ("micro", "macro"):
+    gt = [t for t in video["truth"] if t[2] == kind]
+    pred = [e for e in video["spotted"] if e["source"] == kind]
+    pairs = metrics.match_intervals([(e["onset_frame"], e["offset_frame"]) for e in pred],
+                                    [(t[0], t[1]) for t in gt])
+    hit_pred, hit_gt = {i for i, _ in pairs}, {j for _, j in pairs}
+    truth += [((t[0] - first) / fps, (t[1] - first) / fps, kind, t[3], j in hit_gt)
+              for j, t in enumerate(gt)]
+    spotted += [((e["onset_frame"] - first) / fps, (e["offset_frame"] - first) / fps, kind,
+                 e.get("emotion"), i in hit_pred) for i, e in enumerate(pred)]
+  return truth, spotted
+
+
+def spotting(results: dict, out_dir: Path) -> Path:
+  """Writes out_dir/report.html for a spotting evaluation (spotting_eval.evaluate's results):
+  the protocol, the scores, and one timeline per video."""
+  row = _template("score_row.html")
+  scores = "\n".join(row.substitute(
+      kind=kind, tp=s["tp"], spotted=s["tp"] + s["fp"], truth=s["tp"] + s["fn"],
+      precision=f"{s['precision']:.3f}", recall=f"{s['recall']:.3f}", f1=f"{s['f1']:.3f}").strip()
+      for kind, s in results["spotting"].items())
+  rec = results.get("recognition")
+  recognition = (f"Recognition on micro true positives: UF1 {rec['uf1']:.3f}, UAR "
+                 f"{rec['uar']:.3f} ({rec['n']} clips); STRS {results['strs']:.3f}." if rec
+                 else "Recognition: no micro true positive with a label the task maps.")
+  timelines = []
+  with tempfile.TemporaryDirectory() as tmp:
+    for i, video in enumerate(results["videos"]):
+      if "energy" not in video:
+        continue
+      truth, spotted = _outcomes(video)
+      path = Path(tmp) / f"video{i}.png"
+      name = f"{video['subject']}/{video['video']}" if video.get("subject") else video["video"]
+      plots.timeline(path, video["energy"], video["fps"], truth, spotted, name)
+      timelines.append(_figure(path, name, f"{name} ({video['file']}, {video['fps']:g} fps)"))
+  page = _template("spotting.html").substitute(
+      protocol=html.escape(results["protocol"]), scores=scores,
+      recognition=html.escape(recognition), timelines="\n".join(timelines))
+  out = Path(out_dir) / "report.html"
+  out.parent.mkdir(parents=True, exist_ok=True)
   files.write_text_atomic(out, page)
   return out

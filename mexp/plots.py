@@ -95,3 +95,36 @@ def clip_thumbnail(path: Path, raw_TxHxWxC, saliency_TxHxWxS, apex: int, title: 
   fig.tight_layout()
   fig.savefig(path, dpi=80)
   plt.close(fig)
+
+
+def timeline(path: Path, energy, fps: float, truth, spotted, title: str) -> None:
+  """One long video: the energy trace (baseline deviations) over time, the ground truth's
+  intervals (grey, by kind) and the spotted ones coloured by outcome (green TP, red FP), with the
+  ground truth a spotted interval missed in orange (FN), and each interval's emotion.
+
+  Args:
+    truth: (onset_s, offset_s, kind, emotion, matched) per ground-truth interval.
+    spotted: (onset_s, offset_s, kind, emotion, matched) per spotted interval.
+  """
+  plt = _pyplot()
+  fig, (ax, lanes) = plt.subplots(2, 1, figsize=(11, 3.2), sharex=True,
+                                  gridspec_kw={"height_ratios": [2, 1]})
+  z = np.array([np.nan if v is None else v for v in energy], np.float64)
+  ax.plot(np.arange(len(z)) / fps, z, lw=0.6, color="#333")
+  ax.set_ylabel("energy (MADs)", fontsize=7)
+  for row, items, colours in ((1, truth, ("#999999", "#ff8c00")),
+                              (0, spotted, ("#2e8b57", "#d62728"))):
+    for onset, offset, kind, emotion, matched in items:
+      colour = colours[0] if matched else colours[1]
+      if row == 1 and matched:
+        colour = "#999999"
+      lanes.broken_barh([(onset, max(offset - onset, 1 / fps))], (row + 0.1, 0.8),
+                        color=colour, alpha=0.9 if kind == "micro" else 0.5)
+      if emotion:
+        lanes.text(onset, row + 0.5, emotion, fontsize=6, va="center")
+  lanes.set_yticks([0.5, 1.5], ["spotted", "truth"], fontsize=7)
+  lanes.set_xlabel("seconds", fontsize=7)
+  ax.set_title(title, fontsize=8)
+  fig.tight_layout()
+  fig.savefig(path, dpi=90)
+  plt.close(fig)

@@ -65,7 +65,7 @@ def _named(path, fn, *args):
 
 
 def predict(workdir, path, *, onset=None, offset=None, fps=None,
-            predictor: Predictor | None = None, spot=None) -> dict:
+            predictor: Predictor | None = None, spot=None, trace: list | None = None) -> dict:
   """Everything the CLI prints, as a dict. The input is read one frame at a time: a long video is
   spotted as `stream` spots it (mexp.stream.run, corrections applied), keeping only a second of
   downscaled frames for classification, so memory does not grow with its length.
@@ -80,6 +80,8 @@ def predict(workdir, path, *, onset=None, offset=None, fps=None,
     fps: overrides the input's frame rate.
     predictor: a model already loaded with `load` (classify many inputs, restore once).
     spot: the spotter's mexp.spotting.SpotConfig (None: its defaults).
+    trace: when given, each spotted frame's energy (baseline deviations, NaN where none) is
+      appended to it, in frame order.
   """
   if (onset is None) != (offset is None):
     raise PredictError("give both --onset and --offset, or neither (to spot)")
@@ -121,7 +123,7 @@ def predict(workdir, path, *, onset=None, offset=None, fps=None,
     for number, frame in frames:
       numbers.append(number)
       yield frame
-  for event in stream.run(predictor, rgb(), fps, timings=timings,
+  for event in stream.run(predictor, rgb(), fps, timings=timings, trace=trace,
                           **({} if spot is None else {"config": spot})):
     (spotted if event["stage"] == "spotted" else classified)[event["id"]] = event
   if not timings["face_frames"]:
@@ -138,6 +140,7 @@ def predict(workdir, path, *, onset=None, offset=None, fps=None,
       event.update(emotion=c["emotion"], probabilities=c["probabilities"])
     events.append(event)
   return dict(result, events=sorted(events, key=lambda e: e["onset_frame"]), frames=len(numbers),
+              first_frame=numbers[0],
               face_frames=int(timings["face_frames"]),
               head_moving_frames=int(timings["moving_frames"]),
               no_face=[[numbers[a], numbers[b]] for a, b in timings["no_face"]],

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import collections
 import dataclasses
+import math
 from typing import Iterable
 
 import cv2
@@ -197,6 +198,7 @@ class Spotter:
         phase differs in the last hundredth of a pixel: re-reference, as for a head move.
     """
     self.t = t
+    self.z = math.nan  # this frame's energy in baseline deviations (NaN: none measured)
     if self.config.blur > 0:
       aligned_HxW = cv2.GaussianBlur(aligned_HxW, (0, 0), self.config.blur)
     self.recent.append(aligned_HxW)
@@ -225,7 +227,7 @@ class Spotter:
     if jump is not None and len(self.quiet_jump) >= self.warmup and self._splice(
         _robust_z(jump, self.quiet_jump)):
       return self._jumped(aligned_HxW, pose_Px2)
-    z = _robust_z(value, self.quiet)
+    z = self.z = _robust_z(value, self.quiet)
     above = z > self.config.k_off
     if self.start is None:  # quiet, or just decided
       self.run = (self.run if self.run is not None else t) if above else None
@@ -391,6 +393,7 @@ class FaceSpotter:
 
   def update(self, grey_HxW: np.ndarray) -> list[Event]:
     """Feeds the next uint8 grey frame; returns the decisions it brings (frame indices)."""
+    self.z = math.nan  # the frame's energy, for a timeline (NaN: no face, or not measured)
     aligned, lost = self.tracker.update(grey_HxW)
     if lost:
       return self.spotter.cut(same_face=self.tracker.same_face)
@@ -399,8 +402,10 @@ class FaceSpotter:
     if self.spotter is None:
       self.spotter = Spotter(self.fps, self.tracker.keep, self.config)
     self.spotter.keep = self.tracker.keep  # a new track may have found the eyes elsewhere
-    return self.spotter.update(self.tracker.t, aligned, self.tracker.pose,
-                               self.tracker.track.rebased)
+    decisions = self.spotter.update(self.tracker.t, aligned, self.tracker.pose,
+                                    self.tracker.track.rebased)
+    self.z = self.spotter.z
+    return decisions
 
   def finish(self) -> list[Event]:
     """The video ended: decide what is open."""

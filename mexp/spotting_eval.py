@@ -15,6 +15,7 @@ emotion class of the ground truth, a class without a TP counting 0. Without emot
 from __future__ import annotations
 
 import json
+import math
 import os
 import time
 from pathlib import Path
@@ -51,8 +52,9 @@ def evaluate(model_workdir: str | os.PathLike, videos_dir: str | os.PathLike,
   predictor = predict.load(model_workdir)  # restored and compiled once for every video
   for video in report.videos:
     start = time.perf_counter()
+    trace = []
     result = predict.predict(model_workdir, video.path, fps=video.fps, predictor=predictor,
-                             spot=spot)
+                             spot=spot, trace=trace)
     seconds += time.perf_counter() - start
     task = result["task"]
     matched = []
@@ -75,7 +77,12 @@ def evaluate(model_workdir: str | os.PathLike, videos_dir: str | os.PathLike,
                           "spotted": [pred[i]["onset_frame"], pred[i]["offset_frame"],
                                       pred[i]["emotion"]]})
     per_video.append({"file": video.path.name, "video": video.video, "subject": video.subject,
-                      "spotted": result["events"], "micro_matches": matched})
+                      "spotted": result["events"], "micro_matches": matched,
+                      "fps": video.fps, "first_frame": result.get("first_frame", 0),
+                      "truth": [[e.onset, e.offset, e.kind, e.emotion]
+                                for e in video.expressions],
+                      # Each frame's energy in baseline deviations (None: no face, or warm-up).
+                      "energy": [None if math.isnan(z) else round(float(z), 2) for z in trace]})
   spotting = {k: metrics.spotting_scores(*v) for k, v in counts.items()}
   # MEGC's overall score: the counts of both kinds pooled (a TP still needs a same-kind match).
   spotting["overall"] = metrics.spotting_scores(*map(sum, zip(*counts.values())))

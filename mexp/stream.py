@@ -79,7 +79,7 @@ def shrink(frame_HxWx3: np.ndarray) -> tuple[np.ndarray, float]:
 
 def run(predictor, frames: Iterable[np.ndarray], fps: float, *, show: bool = False,
         timings: dict | None = None, config: spotting.SpotConfig = spotting.SpotConfig(),
-        log=None):
+        log=None, trace: list | None = None):
   """Yields event dicts while reading `frames` to their end: one per decision ('stage':
   'spotted'), at once, and for a micro-expression, when a predictor is given, the same with its
   emotion ('stage': 'classified') as soon as a worker thread has classified it, so that frames
@@ -95,6 +95,7 @@ def run(predictor, frames: Iterable[np.ndarray], fps: float, *, show: bool = Fal
       classification queue's longest length ('queue_max') and 'no_face', the (first, last) frame
       indices of each stretch without a face after one was found, are added to it.
     config: the spotting thresholds.
+    trace: when given, each frame's energy (FaceSpotter.z) is appended to it.
     log: called with a line for the user (where the face was found), or None.
   """
   timings = timings if timings is not None else collections.defaultdict(float)
@@ -123,6 +124,8 @@ def run(predictor, frames: Iterable[np.ndarray], fps: float, *, show: bool = Fal
       tick = time.perf_counter()
       decisions = spotter.update(grey)
       spot_s = time.perf_counter() - tick
+      if trace is not None:  # each frame's energy, for a timeline
+        trace.append(spotter.z)
       timings["spot"] += spot_s
       timings["face_frames"] += spotter.box is not None
       timings["moving_frames"] += spotter.spotter is not None and spotter.spotter.gated

@@ -29,7 +29,12 @@ Metrics = dict[str, jax.Array]
 class TrainState(train_state.TrainState):
   class_weights_K: jax.Array = struct.field(pytree_node=True, default=None)
   ema_params: Any = struct.field(pytree_node=True, default=None)  # None: no weight averaging
-  batch_stats: Any = struct.field(pytree_node=True, default=None)  # BatchNorm's; None: none
+
+
+class NormTrainState(TrainState):
+  """A TrainState that also carries BatchNorm's running statistics (STSTNet). A subclass, so that
+  a model without BatchNorm keeps the state, and the checkpoints, it always had."""
+  batch_stats: Any = struct.field(pytree_node=True, default=None)
 
 
 def eval_params(state: TrainState):
@@ -40,7 +45,7 @@ def eval_params(state: TrainState):
 def eval_variables(state: TrainState) -> dict:
   """The model's variables to predict with: eval_params, and BatchNorm's running statistics."""
   variables = {"params": eval_params(state)}
-  if state.batch_stats is not None:
+  if isinstance(state, NormTrainState):
     variables["batch_stats"] = state.batch_stats
   return variables
 
@@ -100,10 +105,12 @@ def create_state(config: config_lib.Config, num_classes: int, sample: pipeline.C
   variables = _init(model)(rng, raw, sal)
   params = variables["params"]
   ema = jax.tree.map(jnp.copy, params) if config.optim.ema_decay else None
-  return TrainState.create(apply_fn=model.apply, params=params,
-                           tx=make_optimizer(config.optim, steps_per_epoch),
-                           class_weights_K=jnp.asarray(class_weights_K), ema_params=ema,
-                           batch_stats=variables.get("batch_stats"))
+  kwargs = dict(apply_fn=model.apply, params=params,
+                tx=make_optimizer(config.optim, steps_per_epoch),
+                class_weights_K=jnp.asarray(class_weights_K), ema_params=ema)
+  if "batch_stats" in variables:
+    return NormTrainState.create(**kwargs, batch_stats=variables["batch_stats"])
+  return TrainState.create(**kwargs)
 
 
 def train_step(state: TrainState, batch: Batch, rng: jax.Array, *,
@@ -119,7 +126,7 @@ def train_step(state: TrainState, batch: Batch, rng: jax.Array, *,
           keys_B, raw_BxTxHxWxC, sal_BxTxHxWxS)
 
   def loss_fn(params):
-    if state.batch_stats is None:
+    if not isinstance(state, NormTrainState):
       logits_BxK = state.apply_fn({"params": params}, raw_BxTxHxWxC, sal_BxTxHxWxS, train=True,
                                   rngs={"dropout": k_drop})
       updates = {}

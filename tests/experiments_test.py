@@ -1,6 +1,7 @@
 import contextlib
 import dataclasses
 import errno
+import html
 import io
 import json
 import os
@@ -8,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+import page_check
 import tiny_experiment
 import numpy as np
 
@@ -196,40 +198,10 @@ def test_two_stream_run_reports_the_floor(ststnet_run):
 
 
 def _check_page(path, results):
-  """report.html renders in headless Chromium where one is installed; it always parses with
-  every tag closed in order, holds no script and no external address, and shows the protocol."""
-  import html
-  import html.parser
-  import shutil
-  import subprocess
-  page = path.read_text()
-  assert "<script" not in page and "http://" not in page and "https://" not in page
-  assert html.escape(results["protocol"]) in page
-
-  class Tags(html.parser.HTMLParser):
-    def __init__(self):
-      super().__init__()
-      self.open, self.images = [], 0
-
-    def handle_starttag(self, tag, attrs):
-      if tag == "img":
-        self.images += 1
-        assert dict(attrs)["src"].startswith("data:image/png;base64,")
-      elif tag != "meta":
-        self.open.append(tag)
-
-    def handle_endtag(self, tag):
-      assert self.open.pop() == tag, tag
-  tags = Tags()
-  tags.feed(page)
-  tags.close()
-  assert tags.open == [] and tags.images >= 3  # confusion, per class, per subject
-  browser = shutil.which("chromium") or shutil.which("chromium-browser")
-  if browser:
-    done = subprocess.run([browser, "--headless", "--disable-gpu", "--no-sandbox", "--dump-dom",
-                           path.as_uri()], capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0 and "Run report" in done.stdout, done.stderr[-1000:]
-  return tags
+  page = page_check.check(path, "Run report")
+  assert html.escape(results["protocol"]) in path.read_text()
+  assert page.images >= 3  # confusion, per class, per subject
+  return page
 
 
 def test_the_run_report_page_shows_metrics_figures_and_mistakes(ststnet_run):

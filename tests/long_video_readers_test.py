@@ -11,6 +11,8 @@ import numpy as np
 import openpyxl
 import pytest
 
+import page_check
+
 import casme_sq_test
 from mexp import predict, spotting_eval
 from mexp.io import casme_sq_lv, long_video_readers, long_videos, samm_lv, sheets
@@ -230,7 +232,7 @@ def test_evaluate_spots_each_video_at_its_database_rate(samm_lv_twin, monkeypatc
   truth = {v.path: v for v in long_video_readers.read_long_videos("samm_lv", samm_lv_twin).videos}
   calls = []
 
-  def perfect(workdir, path, *, fps, predictor, spot):  # predict.predict, spotting the ground truth
+  def perfect(workdir, path, *, fps, predictor, spot, trace):  # predict.predict: the truth
     calls.append((path, fps))
     return {"task": "megc3", "classes": ["negative", "positive", "surprise"],
             "events": [{"onset_frame": e.onset, "offset_frame": e.offset, "source": e.kind,
@@ -347,6 +349,12 @@ def test_spotting_experiment_on_the_casme_sq_twin(trained_workdir, casme_lv_twin
   assert f"MEGC spotting on 1 CAS(ME)^2 long videos from {casme_lv_twin} (30 fps;" in out
   assert "ground truth: 1 micro, 1 macro interval(s); 1 row(s) skipped, 2 fix(es)" in out
   assert "[MEGC IoU>=0.5, CAS(ME)^2 long videos]" in out
+  page = page_check.check(tmp_path / "w" / "report.html", "Spotting report")
+  results = json.loads((tmp_path / "w" / "results.json").read_text())
+  assert page.images == len(results["videos"]) == 1  # one timeline per video
+  video = results["videos"][0]
+  assert any(z is not None for z in video["energy"])  # one value per frame; None before a face
+  assert sorted(t[2] for t in video["truth"]) == ["macro", "micro"]
   assert spotting.main(spotting.get_config(), ["--layout", "samm_lv"]) == 2
   assert "--layout samm_lv needs --manual_dir" in capsys.readouterr().err
   assert spotting.main(spotting.get_config(), ["--layout", "nope", "--manual_dir", "x"]) == 2

@@ -99,3 +99,18 @@ def test_the_baselines_need_apex_centred_flow():
   with pytest.raises(ValueError, match="--config.model.arch 'resnet': expected 'two_stream', "
                                        "'ststnet', 'off_apexnet'"):
     config_lib.validate(dataclasses.replace(CONFIG, model=config_lib.ModelConfig(arch="resnet")))
+
+
+def test_a_model_without_batchnorm_keeps_the_state_older_checkpoints_hold():
+  # A field added to every state would make every checkpoint written before it unreadable (Orbax
+  # compares the tree structures): BatchNorm's statistics live in a subclass instead.
+  two_stream = dataclasses.replace(CONFIG, model=config_lib.ModelConfig(
+      width_factor=1 / 32, shared_widths=(8,), dense=(4,)))
+  state = train.create_state(two_stream, 3, _clips(), np.ones(3, np.float32), 2,
+                             jax.random.key(0))
+  assert type(state) is train.TrainState
+  assert sorted(state.__dataclass_fields__) == ["apply_fn", "class_weights_K", "ema_params",
+                                                "opt_state", "params", "step", "tx"]
+  stst = train.create_state(CONFIG, 3, _clips(), np.ones(3, np.float32), 2, jax.random.key(0))
+  assert type(stst) is train.NormTrainState and set(stst.batch_stats) == {
+      "BatchNorm_0", "BatchNorm_1", "BatchNorm_2"}
