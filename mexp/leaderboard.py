@@ -11,13 +11,11 @@ from __future__ import annotations
 import dataclasses
 import html
 import json
-import string
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
 
-from mexp import metrics
+from mexp import metrics, pages
 
 
 @dataclasses.dataclass(frozen=True)
@@ -75,6 +73,10 @@ def rows(entries: list[Entry], floor: Entry, seeds) -> tuple[list[dict], dict]:
   reference = list(zip(p["subject"], p["clip"]))
   true_N, subject_N, k = np.asarray(p["label"]), np.asarray(p["subject"]), len(first["classes"])
   floor_preds = _predictions(floor_runs, floor.name, reference)
+
+  def scores(preds):
+    return [metrics.summarise(true_N, p_N, subject_N, tuple(range(k))) for p_N in preds]
+  floor_scores = scores(floor_preds)
   out = []
   for entry in [floor, *entries]:
     runs = floor_runs if entry is floor else _runs(entry.workdir, seeds)
@@ -83,26 +85,20 @@ def rows(entries: list[Entry], floor: Entry, seeds) -> tuple[list[dict], dict]:
            "parameters": runs[seeds[0]].get("model", {}).get("parameters"),
            "gflops": runs[seeds[0]].get("model", {}).get("forward_gflops_per_clip"),
            "seconds": float(np.mean([r.get("seconds_this_run", np.nan) for r in runs.values()]))}
-    per_seed = [metrics.summarise(true_N, p_N, subject_N, tuple(range(k))) for p_N in preds]
+    per_seed = floor_scores if entry is floor else scores(preds)
     interval = metrics.seeds_bootstrap(true_N, preds, subject_N, k)
     for name in ("uf1", "uar"):
-      values = [m[name] for m in per_seed]
-      row[name] = {"mean": float(np.mean(values)), "sd": _sd(values), "interval_95": interval[name]}
+      row[name] = {**metrics.mean_sd([m[name] for m in per_seed]),
+                   "interval_95": interval[name]}
     if entry is not floor:
       paired = metrics.seeds_bootstrap(true_N, preds, subject_N, k, baseline_SxN=floor_preds)
       for name in ("uf1", "uar"):
-        d = [a[name] - b[name] for a, b in zip(per_seed, [
-            metrics.summarise(true_N, f, subject_N, tuple(range(k))) for f in floor_preds])]
-        row[f"{name}_minus_floor"] = {"mean": float(np.mean(d)), "sd": _sd(d),
-                                      "interval_95": paired[name]}
+        d = [a[name] - b[name] for a, b in zip(per_seed, floor_scores)]
+        row[f"{name}_minus_floor"] = {**metrics.mean_sd(d), "interval_95": paired[name]}
     out.append(row)
   shared = {"protocol": first["protocol"], "task": first["task"], "scheme": first["scheme"],
             "clips": len(reference), "subjects": len(set(subject_N.tolist())), "seeds": list(seeds)}
   return out, shared
-
-
-def _sd(values) -> float:
-  return float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
 
 
 def _cell(m: dict | None) -> str:
@@ -159,18 +155,14 @@ def markdown(table_rows: list[dict], shared: dict) -> str:
   return "\n".join(lines) + "\n"
 
 
-def _template(name: str) -> string.Template:
-  return string.Template(resources.files("mexp").joinpath("templates", name).read_text())
-
-
 def page(table_rows: list[dict], shared: dict) -> str:
   """leaderboard.html: one self-contained page (no script, no external file)."""
-  row_template, anchor_template = _template("row.html"), _template("anchor.html")
+  row_template, anchor_template = pages.template("row.html"), pages.template("anchor.html")
   body = "\n".join(row_template.substitute({k: html.escape(v) for k, v in _cells(r).items()})
                    for r in table_rows)
   anchors = "\n".join(anchor_template.substitute(name=html.escape(n), value=html.escape(v),
                                                  kind=html.escape(k)) for n, v, k in ANCHORS)
-  header = "".join(_template("header.html").substitute(text=html.escape(h)).strip()
+  header = "".join(pages.template("header.html").substitute(text=html.escape(h)).strip()
                    for h in HEADER)
-  return _template("leaderboard.html").substitute(
+  return pages.template("leaderboard.html").substitute(
       explanation=html.escape(_explanation(shared)), rows=body, anchors=anchors, header=header)

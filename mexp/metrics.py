@@ -144,6 +144,12 @@ def paired_bootstrap(true_N, pred_a_N, pred_b_N, subject_N, num_classes: int, *,
   return out
 
 
+def mean_sd(values) -> dict[str, float]:
+  """{'mean', 'sd'} of values over seeds; the sample sd (ddof 1), 0 for a single value."""
+  return {"mean": float(np.mean(values)),
+          "sd": float(np.std(values, ddof=1)) if len(values) > 1 else 0.0}
+
+
 def seeds_bootstrap(true_N, pred_SxN, subject_N, num_classes: int, *, baseline_SxN=None,
                     resamples: int = 1000, seed: int = 0,
                     level: float = 0.95) -> dict[str, list[float]]:

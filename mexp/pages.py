@@ -13,28 +13,28 @@ import tempfile
 from importlib import resources
 from pathlib import Path
 
-import numpy as np
 
 from mexp import input_pipeline as pipeline
-from mexp import metrics, plots
+from mexp import metrics, plots, report
 from mexp.io import files
 
 MAX_MISTAKES = 24  # thumbnails on the page; the count says how many there are
 
 
-def _template(name: str) -> string.Template:
+def template(name: str) -> string.Template:
+  """One of mexp/templates (shipped as package data), ready to substitute."""
   return string.Template(resources.files("mexp").joinpath("templates", name).read_text())
 
 
 def _figure(path: Path, alt: str, caption: str) -> str:
   data = base64.b64encode(path.read_bytes()).decode("ascii")
-  return _template("figure.html").substitute(data=data, alt=html.escape(alt),
+  return template("figure.html").substitute(data=data, alt=html.escape(alt),
                                              caption=html.escape(caption)).strip()
 
 
 def _metric_rows(results: dict) -> str:
   m, fl = results["metrics"], results.get("floor")
-  row = _template("metric_row.html")
+  row = template("metric_row.html")
   out = []
   for name in ("uf1", "uar", "accuracy"):
     interval = m.get("interval_95", {}).get(name)
@@ -53,19 +53,17 @@ def _mistakes(rows: list[dict], clips: pipeline.Clips, classes, folder: Path) ->
   """A thumbnail per misclassified test clip: apex frame, motion, truth, prediction and the
   probabilities."""
   index = {(s, c): i for i, (s, c) in enumerate(zip(clips.subject_N, clips.clip_N))}
+  wrong = [row for row in report.per_clip(rows) if row[2] != row[3]]
   out = []
-  for r in rows:
-    for s, c, t, p in zip(r["subject"], r["clip"], r["label"], r["probabilities"]):
-      if int(np.argmax(p)) == t or len(out) >= MAX_MISTAKES:
-        continue
-      i = index[(s, c)]
-      raw, sal = clips.raw_NxTxHxWxC[i], clips.saliency_NxTxHxWxS[i]
-      apex = int(clips.apex_index_N[i]) if clips.apex_index_N is not None else raw.shape[0] // 2
-      path = folder / f"mistake{len(out)}.png"
-      plots.clip_thumbnail(path, raw, sal, min(apex, raw.shape[0] - 1), f"{s}/{c}")
-      probs = ", ".join(f"{k} {q:.2f}" for k, q in zip(classes, p))
-      out.append(_figure(path, f"{s}/{c}", f"{s}/{c}: true {classes[t]}, predicted "
-                         f"{classes[int(np.argmax(p))]} ({probs})"))
+  for s, c, t, pred, p in wrong[:MAX_MISTAKES]:
+    i = index[(s, c)]
+    raw, sal = clips.raw_NxTxHxWxC[i], clips.saliency_NxTxHxWxS[i]
+    apex = int(clips.apex_index_N[i]) if clips.apex_index_N is not None else raw.shape[0] // 2
+    path = folder / f"mistake{len(out)}.png"
+    plots.clip_thumbnail(path, raw, sal, min(apex, raw.shape[0] - 1), f"{s}/{c}")
+    probs = ", ".join(f"{k} {q:.2f}" for k, q in zip(classes, p))
+    out.append(_figure(path, f"{s}/{c}", f"{s}/{c}: true {classes[t]}, predicted "
+                       f"{classes[pred]} ({probs})"))
   return out
 
 
@@ -95,10 +93,9 @@ def recognition(results: dict, rows: list[dict], clips: pipeline.Clips, workdir:
     curves = ([_figure(workdir / "curves.png", "training curves", "loss and accuracy per fold")]
               if (workdir / "curves.png").exists() else [])
     mistakes = _mistakes(rows, clips, classes, folder)
-  wrong = sum(int(np.argmax(p)) != t for r in rows
-              for t, p in zip(r["label"], r["probabilities"]))
+  wrong = sum(t != pred for _, _, t, pred, _ in report.per_clip(rows))
   fl = results.get("floor")
-  page = _template("report.html").substitute(
+  page = template("report.html").substitute(
       protocol=html.escape(results["protocol"]),
       floor_protocol=html.escape(fl["protocol"] if fl else "n/a (the linear probe needs flow)"),
       metrics=_metric_rows(results), figures="\n".join(figures),
@@ -133,7 +130,7 @@ def _outcomes(video: dict) -> tuple[list, list]:
 def spotting(results: dict, out_dir: Path) -> Path:
   """Writes out_dir/report.html for a spotting evaluation (spotting_eval.evaluate's results):
   the protocol, the scores, and one timeline per video."""
-  row = _template("score_row.html")
+  row = template("score_row.html")
   scores = "\n".join(row.substitute(
       kind=kind, tp=s["tp"], spotted=s["tp"] + s["fp"], truth=s["tp"] + s["fn"],
       precision=f"{s['precision']:.3f}", recall=f"{s['recall']:.3f}", f1=f"{s['f1']:.3f}").strip()
@@ -152,7 +149,7 @@ def spotting(results: dict, out_dir: Path) -> Path:
       name = f"{video['subject']}/{video['video']}" if video.get("subject") else video["video"]
       plots.timeline(path, video["energy"], video["fps"], truth, spotted, name)
       timelines.append(_figure(path, name, f"{name} ({video['file']}, {video['fps']:g} fps)"))
-  page = _template("spotting.html").substitute(
+  page = template("spotting.html").substitute(
       protocol=html.escape(results["protocol"]), scores=scores,
       recognition=html.escape(recognition), timelines="\n".join(timelines))
   out = Path(out_dir) / "report.html"

@@ -93,12 +93,19 @@ def pooled(rows: list[dict], classes) -> dict:
   return summary
 
 
+def per_clip(rows: list[dict]):
+  """(subject, clip, true class, predicted class, probabilities) of every test clip of per-fold
+  prediction rows, fold by fold."""
+  for r in rows:
+    for s, c, t, p in zip(r["subject"], r["clip"], r["label"], r["probabilities"]):
+      yield s, c, t, int(np.argmax(p)), p
+
+
 def paired(rows_a: list[dict], rows_b: list[dict], classes) -> dict:
   """Method a minus method b on the same test clips (matched by subject and clip): the pooled
   UF1 and UAR differences with their subject-bootstrap intervals (metrics.paired_bootstrap)."""
   def by_clip(rows):
-    return {(s, c): (t, int(np.argmax(p))) for r in rows
-            for s, c, t, p in zip(r["subject"], r["clip"], r["label"], r["probabilities"])}
+    return {(s, c): (t, pred) for s, c, t, pred, _ in per_clip(rows)}
   a, b = by_clip(rows_a), by_clip(rows_b)
   if set(a) != set(b):
     raise ValueError(f"paired comparison needs the same test clips: {len(set(a) ^ set(b))} "
@@ -118,13 +125,12 @@ def results(config: config_lib.Config, clips: pipeline.Clips, folds, rows: list[
   plots.confusion(workdir / "confusion.png", summary["confusion"], clips.classes, text)
   if histories:
     plots.curves(workdir / "curves.png", histories, text)
-  clip_rows = [(s, c, t, int(np.argmax(p))) for r in rows for s, c, t, p in
-               zip(r["subject"], r["clip"], r["label"], r["probabilities"])]
+  clip_rows = sorted(row[:4] for row in per_clip(rows))
   return {
       "protocol": text, "scheme": scheme(config.data), "task": config.data.task,
       "classes": list(clips.classes),
       # Every test clip's true and predicted class id (for intervals over seeds, paired views).
-      "predictions": {key: [row[i] for row in sorted(clip_rows)] for i, key in
+      "predictions": {key: [row[i] for row in clip_rows] for i, key in
                       enumerate(("subject", "clip", "label", "predicted"))},
       "dropped_by_task": clips.dropped, "config": dataclasses.asdict(config), "metrics": summary,
       "folds": [{"name": f.name, "test_subjects": sorted(set(clips.subject_N[f.test].tolist())),
@@ -145,8 +151,7 @@ def over_seeds(runs: dict[int, dict]) -> dict:
          "seeds": sorted(runs), "metrics": {}, "floor": None, "minus_floor": None}
   for name in ("uf1", "uar"):
     values = [runs[s]["metrics"][name] for s in sorted(runs)]
-    out["metrics"][name] = {"mean": float(np.mean(values)), "sd": _sd(values),
-                            "per_seed": values}
+    out["metrics"][name] = {**metrics.mean_sd(values), "per_seed": values}
   if all("predictions" in r for r in runs.values()):
     p = first["predictions"]
     if all(r["predictions"]["clip"] == p["clip"] for r in runs.values()):
@@ -157,14 +162,10 @@ def over_seeds(runs: dict[int, dict]) -> dict:
   if all(floors):
     out["floor"] = {"protocol": floors[0]["protocol"], "metrics": floors[0]["metrics"]}
     if all("paired" in f for f in floors):
-      out["minus_floor"] = {name: {"mean": float(np.mean(d)), "sd": _sd(d), "per_seed": d}
+      out["minus_floor"] = {name: {**metrics.mean_sd(d), "per_seed": d}
                             for name in ("uf1", "uar")
                             for d in [[f["paired"][name]["difference"] for f in floors]]}
   return out
-
-
-def _sd(values) -> float:
-  return float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
 
 
 def seeds_table(summary: dict) -> str:

@@ -125,15 +125,13 @@ def train_step(state: TrainState, batch: Batch, rng: jax.Array, *,
       functools.partial(augment_lib.augment, cfg=augment, saliency_kind=saliency_kind))(
           keys_B, raw_BxTxHxWxC, sal_BxTxHxWxS)
 
+  norm = isinstance(state, NormTrainState)  # BatchNorm: its running statistics are updated
+
   def loss_fn(params):
-    if not isinstance(state, NormTrainState):
-      logits_BxK = state.apply_fn({"params": params}, raw_BxTxHxWxC, sal_BxTxHxWxS, train=True,
-                                  rngs={"dropout": k_drop})
-      updates = {}
-    else:  # BatchNorm: the batch's statistics, and the running ones updated
-      logits_BxK, updates = state.apply_fn(
-          {"params": params, "batch_stats": state.batch_stats}, raw_BxTxHxWxC, sal_BxTxHxWxS,
-          train=True, rngs={"dropout": k_drop}, mutable=["batch_stats"])
+    variables = {"params": params, **({"batch_stats": state.batch_stats} if norm else {})}
+    out = state.apply_fn(variables, raw_BxTxHxWxC, sal_BxTxHxWxS, train=True,
+                         rngs={"dropout": k_drop}, mutable=["batch_stats"] if norm else False)
+    logits_BxK, updates = out if norm else (out, {})
     loss = weighted_xent(logits_BxK, batch["label"], state.class_weights_K, batch["mask"])
     return loss, (logits_BxK, updates)
 
