@@ -13,6 +13,7 @@ import tempfile
 from importlib import resources
 from pathlib import Path
 
+import numpy as np
 
 from mexp import input_pipeline as pipeline
 from mexp import metrics, plots, report
@@ -109,6 +110,18 @@ def recognition(results: dict, rows: list[dict], clips: pipeline.Clips, workdir:
   return out
 
 
+def _seconds(video: dict) -> np.ndarray:
+  """Each energy value's time: its frame's number (frames missing inside the video skipped, as
+  the reader skipped them) less the first, over fps."""
+  missing = {n for a, b in video.get("missing_frames", []) for n in range(a, b + 1)}
+  numbers, n = [], video["first_frame"]
+  while len(numbers) < len(video["energy"]):
+    if n not in missing:
+      numbers.append(n)
+    n += 1
+  return (np.array(numbers) - video["first_frame"]) / video["fps"]
+
+
 def _outcomes(video: dict) -> tuple[list, list]:
   """(truth, spotted) as (onset_s, offset_s, kind, emotion, matched), matched per kind as MEGC
   counts (IoU >= 0.5, maximum matching)."""
@@ -147,7 +160,7 @@ def spotting(results: dict, out_dir: Path) -> Path:
       truth, spotted = _outcomes(video)
       path = Path(tmp) / f"video{i}.png"
       name = f"{video['subject']}/{video['video']}" if video.get("subject") else video["video"]
-      plots.timeline(path, video["energy"], video["fps"], truth, spotted, name)
+      plots.timeline(path, _seconds(video), video["energy"], video["fps"], truth, spotted, name)
       timelines.append(_figure(path, name, f"{name} ({video['file']}, {video['fps']:g} fps)"))
   page = template("spotting.html").substitute(
       protocol=html.escape(results["protocol"]), scores=scores,

@@ -97,20 +97,22 @@ def clip_thumbnail(path: Path, raw_TxHxWxC, saliency_TxHxWxS, apex: int, title: 
   plt.close(fig)
 
 
-def timeline(path: Path, energy, fps: float, truth, spotted, title: str) -> None:
+def timeline(path: Path, seconds_N, energy_N, fps: float, truth, spotted, title: str) -> None:
   """One long video: the energy trace (baseline deviations) over time, the ground truth's
   intervals (grey, by kind) and the spotted ones coloured by outcome (green TP, red FP), with the
   ground truth a spotted interval missed in orange (FN), and each interval's emotion.
 
   Args:
+    seconds_N, energy_N: each read frame's time (from its frame number: gaps stay gaps) and
+      energy (None: not measured).
     truth: (onset_s, offset_s, kind, emotion, matched) per ground-truth interval.
     spotted: (onset_s, offset_s, kind, emotion, matched) per spotted interval.
   """
   plt = _pyplot()
   fig, (ax, lanes) = plt.subplots(2, 1, figsize=(11, 3.2), sharex=True,
                                   gridspec_kw={"height_ratios": [2, 1]})
-  z = np.array([np.nan if v is None else v for v in energy], np.float64)
-  ax.plot(np.arange(len(z)) / fps, z, lw=0.6, color="#333")
+  z = np.array([np.nan if v is None else v for v in energy_N], np.float64)
+  ax.plot(seconds_N, z, lw=0.6, color="#333")
   ax.set_ylabel("energy (MADs)", fontsize=7)
   for row, items, colours in ((1, truth, ("#999999", "#ff8c00")),
                               (0, spotted, ("#2e8b57", "#d62728"))):

@@ -79,6 +79,7 @@ def evaluate(model_workdir: str | os.PathLike, videos_dir: str | os.PathLike,
     per_video.append({"file": video.path.name, "video": video.video, "subject": video.subject,
                       "spotted": result["events"], "micro_matches": matched,
                       "fps": video.fps, "first_frame": result.get("first_frame", 0),
+                      "missing_frames": result.get("missing_frames", []),
                       "truth": [[e.onset, e.offset, e.kind, e.emotion]
                                 for e in video.expressions],
                       # Each frame's energy in baseline deviations (None: no face, or warm-up).

@@ -1,5 +1,7 @@
 import json
 
+import numpy as np
+
 from mexp import spotting_eval, synthetic
 from mexp.io import frames as frames_io
 
@@ -57,3 +59,11 @@ def test_table_says_why_a_score_is_undefined_and_what_was_left_out():
       "intervals": {"micro": 6}, "skipped": [], "fixes": [], "notes": ["header on row 10", gap]})
   text = spotting_eval.table(with_truth)
   assert f"note: {gap}" in text and "header on row 10" not in text
+
+
+def test_the_timeline_keeps_missing_frames_as_gaps():
+  from mexp import pages
+  video = {"first_frame": 10, "fps": 10.0, "missing_frames": [[12, 13]],
+           "energy": [0.0, 1.0, None, 2.0]}
+  np.testing.assert_allclose(pages._seconds(video), [0.0, 0.1, 0.4, 0.5])
+  np.testing.assert_allclose(pages._seconds({**video, "missing_frames": []}), [0, 0.1, 0.2, 0.3])
