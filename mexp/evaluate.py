@@ -110,9 +110,6 @@ def cross_validate(config: config_lib.Config, clips: pipeline.Clips, *,
   config_lib.validate(config, mesh.size)
   check_inputs(config.model, clips)
   folds = folds_lib.folds_for(config.data, clips.subject_N, config.seed)
-  if config.optim.batch_size > len(clips.label_N):  # before config.json: a corrected command
-    raise ValueError(f"--config.optim.batch_size {config.optim.batch_size}: larger than the "
-                     f"dataset ({len(clips.label_N)} clips); every batch would be mostly padding")
   writer = distributed.is_writer()  # process 0 writes the files; every process trains
   workdir = _checked_workdir(config, writer)  # written only once the run is valid
   steps = train.compile_steps(mesh, config, clips.saliency_kind)
@@ -124,19 +121,21 @@ def cross_validate(config: config_lib.Config, clips: pipeline.Clips, *,
           + (f" in {jax.process_count()} processes" if jax.process_count() > 1 else ""))
   start = time.time()
   histories, rows = {}, []
+  # The published baselines read the apex (centre, checked above) frame only.
+  inputs = clips if config.model.arch == "two_stream" else clips.centre_frame()
   for number, fold in enumerate(folds):
     fold_dir = workdir / f"fold_{fold.name}"
     fold_dir.mkdir(parents=True, exist_ok=True)
     done = fold_dir / "predictions.json"
     if not distributed.agree(writer and done.exists()):
       try:
-        state, _ = train.fit(config, clips, fold.train, fold.val, fold_dir, number, mesh, steps,
+        state, _ = train.fit(config, inputs, fold.train, fold.val, fold_dir, number, mesh, steps,
                              progress=progress)
       except jax.errors.JaxRuntimeError as e:
         _out_of_memory(e, config, workdir, writer)
         raise
-      probs = train.predict(steps[1], state, clips, fold.test, config.optim.batch_size, mesh,
-                            fold_dir.name)
+      test_batch = pipeline.fit_batch(config.optim.batch_size, len(fold.test), mesh.size)
+      probs = train.predict(steps[1], state, inputs, fold.test, test_batch, mesh, fold_dir.name)
       if writer:
         report.write_json(done, {"clip": clips.clip_N[fold.test].tolist(),
                            "subject": clips.subject_N[fold.test].tolist(),
@@ -152,7 +151,7 @@ def cross_validate(config: config_lib.Config, clips: pipeline.Clips, *,
                 if config_lib.test_datasets_of(config.data) else np.arange(len(clips.label_N)))
     final_dir = workdir / "final"
     final_dir.mkdir(parents=True, exist_ok=True)
-    train.fit(config, clips, everyone, everyone[:0], final_dir, len(folds), mesh, steps,
+    train.fit(config, inputs, everyone, everyone[:0], final_dir, len(folds), mesh, steps,
               progress=progress)
   if not writer:
     return {}

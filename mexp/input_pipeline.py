@@ -40,6 +40,15 @@ class Clips:
         apex_index_N=self.apex_index_N[index],
         alignment_N=None if self.alignment_N is None else self.alignment_N[index])
 
+  def centre_frame(self) -> "Clips":
+    """The clips cut to their centre frame (T = 1), for a model that reads only that frame: 1/T
+    of the data to move per step, the same inputs to the model."""
+    centre = self.saliency_NxTxHxWxS.shape[1] // 2
+    return dataclasses.replace(
+        self, raw_NxTxHxWxC=self.raw_NxTxHxWxC[:, centre:centre + 1],
+        saliency_NxTxHxWxS=self.saliency_NxTxHxWxS[:, centre:centre + 1],
+        apex_index_N=self.apex_index_N - centre)
+
 
 def apex_index(onset: int, apex: int, offset: int, spec) -> int:
   """The index of the sampled frame nearest the apex (T // 2 when sampling is apex-centred)."""
@@ -124,6 +133,12 @@ def batch_indices(indices: np.ndarray, batch_size: int, *, shuffle_seed=None) ->
     mask = np.zeros(batch_size, np.float32)
     mask[:len(chunk)] = 1
     yield np.concatenate([chunk, np.repeat(indices[:1], batch_size - len(chunk))]), mask
+
+
+def fit_batch(batch_size: int, n: int, devices: int) -> int:
+  """The batch for n clips: at most n rounded up to the device count, as a data loader gives the
+  whole set in one batch when the batch is larger than the set."""
+  return min(batch_size, -(-n // devices) * devices)
 
 
 def steps_per_epoch(n: int, batch_size: int) -> int:

@@ -22,23 +22,28 @@ def apex_flow(saliency_BxTxHxWxS: jax.Array, channels: tuple[int, ...]) -> jax.A
 
 
 class STSTNet(nn.Module):
-  """Liong et al., 2019: optical strain, u and v as one 3-channel 28x28 image; three parallel
-  3x3 convolutions of 3, 5 and 8 filters, each ReLU, BatchNorm, 3x3 max-pool with stride 3 and
-  dropout; the 16 channels concatenated, 2x2 average pool, one dense layer (1,683 parameters at
-  3 classes, BatchNorm's running statistics aside)."""
+  """Liong et al., 2019, as the authors' released code builds it: optical strain, u and v as one
+  3-channel 28x28 image; three parallel 3x3 convolutions (padding 2) of 3, 5 and 8 filters, each
+  ReLU, BatchNorm, 3x3 max-pool with stride 3 (padding 1) and dropout; the 16 channels
+  concatenated, 2x2 average pool, one dense layer (1,683 parameters at 3 classes, BatchNorm's
+  running statistics aside). In training, mask_B (1: a real clip, 0: a batch's padding) keeps
+  padding out of BatchNorm's statistics."""
   num_classes: int
   dropout: float = 0.5
 
   @nn.compact
   def __call__(self, raw_BxTxHxWxC: jax.Array, saliency_BxTxHxWxS: jax.Array, *,
-               train: bool) -> jax.Array:
+               train: bool, mask_B: jax.Array | None = None) -> jax.Array:
     del raw_BxTxHxWxC
     x = apex_flow(saliency_BxTxHxWxS, (2, 0, 1))  # (strain, u, v), the paper's order
     branches = []
     for filters in (3, 5, 8):
-      y = nn.relu(nn.Conv(filters, (3, 3), padding="SAME")(x))
-      y = nn.BatchNorm(use_running_average=not train, momentum=0.99)(y)
-      y = nn.max_pool(y, (3, 3), strides=(3, 3), padding="SAME")  # 28 -> 10
+      y = nn.relu(nn.Conv(filters, (3, 3), padding=2)(x))  # 28 -> 30
+      mask = None if mask_B is None else jnp.broadcast_to(
+          mask_B[:, None, None, None] > 0, y.shape)
+      # momentum 0.9 is PyTorch's default 0.1 written the other way round
+      y = nn.BatchNorm(use_running_average=not train, momentum=0.9)(y, mask=mask)
+      y = nn.max_pool(y, (3, 3), strides=(3, 3), padding=((1, 1), (1, 1)))  # 30 -> 10
       branches.append(nn.Dropout(self.dropout, deterministic=not train)(y))
     x = nn.avg_pool(jnp.concatenate(branches, axis=-1), (2, 2), strides=(2, 2))  # 5x5x16
     return nn.Dense(self.num_classes)(x.reshape(x.shape[0], -1))

@@ -32,8 +32,9 @@ class TrainState(train_state.TrainState):
 
 
 class NormTrainState(TrainState):
-  """A TrainState that also carries BatchNorm's running statistics (STSTNet). A subclass, so that
-  a model without BatchNorm keeps the state, and the checkpoints, it always had."""
+  """A TrainState that also carries BatchNorm's running statistics (STSTNet, whose training call
+  takes the batch's mask_B). A subclass, so that a model without BatchNorm keeps the state, and
+  the checkpoints, it always had."""
   batch_stats: Any = struct.field(pytree_node=True, default=None)
 
 
@@ -130,7 +131,8 @@ def train_step(state: TrainState, batch: Batch, rng: jax.Array, *,
   def loss_fn(params):
     variables = {"params": params, **({"batch_stats": state.batch_stats} if norm else {})}
     out = state.apply_fn(variables, raw_BxTxHxWxC, sal_BxTxHxWxS, train=True,
-                         rngs={"dropout": k_drop}, mutable=["batch_stats"] if norm else False)
+                         rngs={"dropout": k_drop}, mutable=["batch_stats"] if norm else False,
+                         **({"mask_B": batch["mask"]} if norm else {}))  # padding: no statistic
     logits_BxK, updates = out if norm else (out, {})
     loss = weighted_xent(logits_BxK, batch["label"], state.class_weights_K, batch["mask"])
     return loss, (logits_BxK, updates)
@@ -245,7 +247,8 @@ def fit(config: config_lib.Config, clips: pipeline.Clips, train_idx: np.ndarray,
   Raises:
     NonFiniteLossError: when an epoch's training loss is NaN or infinite.
   """
-  batch, epochs = config.optim.batch_size, config.optim.epochs
+  batch = pipeline.fit_batch(config.optim.batch_size, len(train_idx), mesh.size)
+  epochs = config.optim.epochs
   spe = pipeline.steps_per_epoch(len(train_idx), batch)
   total = epochs * spe
   root = jax.random.fold_in(jax.random.key(config.seed), fold_number)

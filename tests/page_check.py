@@ -1,5 +1,6 @@
-"""Checks a report page: it renders in headless Chromium where one is installed, and always parses
-with every tag closed in order, holds no script and no external address, embeds its images."""
+"""Checks a report page: it renders in headless Chromium with no console message where one is
+installed, and always parses with every tag closed in order, holds no script and no external
+address, embeds its images."""
 
 import html.parser
 import shutil
@@ -34,7 +35,10 @@ def check(path: Path, heading: str) -> Page:
   assert page.open == [] and f"<h1>{heading}</h1>" in text
   browser = shutil.which("chromium") or shutil.which("chromium-browser")
   if browser:
-    done = subprocess.run([browser, "--headless", "--disable-gpu", "--no-sandbox", "--dump-dom",
-                           path.as_uri()], capture_output=True, text=True, timeout=120)
+    done = subprocess.run([browser, "--headless", "--disable-gpu", "--no-sandbox",
+                           "--enable-logging=stderr", "--v=0", "--dump-dom", path.as_uri()],
+                          capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and heading in done.stdout, done.stderr[-1000:]
+    console = [line for line in done.stderr.splitlines() if ":CONSOLE" in line]
+    assert not console, console
   return page

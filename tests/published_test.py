@@ -84,6 +84,54 @@ def test_batchnorm_statistics_train_checkpoint_and_restore(tmp_path):
   np.testing.assert_allclose(one[0], mixed[0], rtol=1e-5)
 
 
+def test_batchnorm_statistics_leave_out_a_batchs_padding():
+  # Known answer: the masked batch's statistics are those of its real clips alone.
+  model, rng = published.STSTNet(3, dropout=0.0), np.random.default_rng(1)
+  sal = jnp.asarray(rng.normal(0, 1, (4, 4, 28, 28, 3)), jnp.float32)
+  sal = sal.at[2:].set(1e3)  # padding rows, far from the real ones
+  variables = model.init(jax.random.key(0), sal, sal, train=False)
+  _, masked = model.apply(variables, sal, sal, train=True, mask_B=jnp.array([1.0, 1, 0, 0]),
+                          mutable=["batch_stats"])
+  _, real = model.apply(variables, sal[:2], sal[:2], train=True, mutable=["batch_stats"])
+  for a, b in zip(jax.tree_util.tree_leaves(masked), jax.tree_util.tree_leaves(real)):
+    np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+  # Through the train step: what pads a batch changes neither the weights nor the statistics.
+  config = dataclasses.replace(CONFIG, model=config_lib.ModelConfig(arch="ststnet", dropout=0.0))
+  mesh, clips = pipeline.data_mesh(), _clips()
+  train_step, _ = train.compile_steps(mesh, config, "ststnet")
+  mask = np.array([1, 1, 0, 0], np.float32)
+  out = [train_step(train.create_state(config, 3, clips, np.ones(3, np.float32), 2,
+                                       jax.random.key(0)),  # a fresh state: the step donates it
+                    pipeline.shard_batch(clips, np.array(index), mask, mesh),
+                    jax.random.key(1))[0] for index in ([0, 1, 2, 2], [0, 1, 5, 7])]
+  for a, b in zip(jax.tree_util.tree_leaves((out[0].params, out[0].batch_stats)),
+                  jax.tree_util.tree_leaves((out[1].params, out[1].batch_stats))):
+    np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_a_batch_larger_than_the_training_set_is_the_whole_set(tmp_path):
+  assert pipeline.fit_batch(256, 84, 2) == 84 and pipeline.fit_batch(256, 83, 2) == 84
+  assert pipeline.fit_batch(16, 84, 2) == 16 and pipeline.fit_batch(256, 420, 2) == 256
+  config = dataclasses.replace(CONFIG, optim=dataclasses.replace(CONFIG.optim, batch_size=256))
+  mesh, clips = pipeline.data_mesh(), _clips()
+  steps = train.compile_steps(mesh, config, "ststnet")
+  _, history = train.fit(config, clips, np.arange(8), np.arange(0), tmp_path / "f", 0, mesh,
+                         steps, progress=False)
+  assert [h["step"] for h in history] == [1, 2, 3]  # one step of all 8 clips per epoch
+
+
+@pytest.mark.parametrize("cls", [published.STSTNet, published.OffApexNet])
+def test_the_baselines_see_the_same_on_clips_cut_to_their_apex(cls):
+  clips = _clips()
+  cut = clips.centre_frame()
+  assert cut.saliency_NxTxHxWxS.shape[1] == 1 and (cut.apex_index_N == 0).all()
+  full = [jnp.asarray(x, jnp.float32) for x in (clips.raw_NxTxHxWxC, clips.saliency_NxTxHxWxS)]
+  apex = [jnp.asarray(x, jnp.float32) for x in (cut.raw_NxTxHxWxC, cut.saliency_NxTxHxWxS)]
+  variables = _variables(cls)
+  np.testing.assert_array_equal(cls(3).apply(variables, *full, train=False),
+                                cls(3).apply(variables, *apex, train=False))
+
+
 def test_the_baselines_need_apex_centred_flow():
   stst = config_lib.ModelConfig(arch="ststnet")
   with pytest.raises(ValueError, match="model.arch 'ststnet' reads the apex frame's flow: the "
