@@ -8,6 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import page_check
+
 from mexp import leaderboard, metrics
 
 SUBJECTS = [f"casme2/sub{i:02d}" for i in range(4) for _ in range(3)]
@@ -122,5 +124,6 @@ def test_the_leaderboard_experiment_end_to_end(tiny_casme2, tmp_path, monkeypatc
   assert experiment.main(argv) == 0
   text = (tmp_path / "lb" / "leaderboard.md").read_text()
   assert "| floor: linear probe |" in text and "| STSTNet (as published) |" in text
-  assert (tmp_path / "lb" / "leaderboard.html").stat().st_size > 0
+  page_check.check(tmp_path / "lb" / "leaderboard.html", "Leaderboard")  # Chromium if present
+  page_check.check(tmp_path / "lb" / "ststnet" / "seed_0" / "report.html", "Run report")
   assert experiment.main(argv) == 0  # a rerun resumes: nothing is trained again
