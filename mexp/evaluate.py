@@ -122,7 +122,7 @@ def cross_validate(config: config_lib.Config, clips: pipeline.Clips, *,
   start = time.time()
   histories, rows = {}, []
   # The published baselines read the apex (centre, checked above) frame only.
-  inputs = clips if config.model.arch == "two_stream" else clips.centre_frame()
+  inputs = clips.centre_frame() if models.reads_centre_frame(config.model) else clips
   for number, fold in enumerate(folds):
     fold_dir = workdir / f"fold_{fold.name}"
     fold_dir.mkdir(parents=True, exist_ok=True)

@@ -41,13 +41,18 @@ class Clips:
         alignment_N=None if self.alignment_N is None else self.alignment_N[index])
 
   def centre_frame(self) -> "Clips":
-    """The clips cut to their centre frame (T = 1), for a model that reads only that frame: 1/T
-    of the data to move per step, the same inputs to the model."""
-    centre = self.saliency_NxTxHxWxS.shape[1] // 2
+    """The clips cut to their centre frame (T = 1), for a model that reads only that frame."""
     return dataclasses.replace(
-        self, raw_NxTxHxWxC=self.raw_NxTxHxWxC[:, centre:centre + 1],
-        saliency_NxTxHxWxS=self.saliency_NxTxHxWxS[:, centre:centre + 1],
-        apex_index_N=self.apex_index_N - centre)
+        self, raw_NxTxHxWxC=centre_frame(self.raw_NxTxHxWxC),
+        saliency_NxTxHxWxS=centre_frame(self.saliency_NxTxHxWxS),
+        apex_index_N=self.apex_index_N - self.saliency_NxTxHxWxS.shape[1] // 2)
+
+
+def centre_frame(x_NxTx: np.ndarray) -> np.ndarray:
+  """x cut to its centre frame along axis 1 (T -> 1); standardize then scales that frame on its
+  own, as the papers of the published baselines normalise each flow image."""
+  centre = x_NxTx.shape[1] // 2
+  return x_NxTx[:, centre:centre + 1]
 
 
 def apex_index(onset: int, apex: int, offset: int, spec) -> int:

@@ -119,6 +119,12 @@ class TwoStream3DCNN(nn.Module):
     return logits
 
 
+def reads_centre_frame(cfg: config_lib.ModelConfig) -> bool:
+  """Whether the model reads only a clip's centre (apex) frame: the published baselines. They
+  are then given that frame alone, in training and in predict (input_pipeline.centre_frame)."""
+  return cfg.arch != "two_stream"
+
+
 def build(cfg: config_lib.ModelConfig, num_classes: int) -> nn.Module:
   """The network a config names: the two-stream 3D CNN, or a published baseline."""
   from mexp import published

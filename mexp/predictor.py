@@ -74,12 +74,24 @@ def load(workdir: str | Path) -> Predictor:
   fuse = models.fused_probabilities(config.model)
   forward = jax.jit(lambda variables, raw, sal: fuse(
       state.apply_fn(variables, raw, sal, train=False)))
-  raw, sal = pipeline.to_float(dummy.raw_NxTxHxWxC, dummy.saliency_NxTxHxWxS)
+  raw, sal = model_inputs(config, dummy.raw_NxTxHxWxC, dummy.saliency_NxTxHxWxS)
   predictor = Predictor(config=config, spec=spec, classes=classes,
                         params=train.eval_variables(state), forward=forward,
                         checkpoint=checkpoint_dir)
   _finite(predictor, forward(predictor.params, raw, sal))  # compile now, not on the first event
   return predictor
+
+
+def model_inputs(config: config_lib.Config, raw_NxTxHxWxC: np.ndarray,
+                 saliency_NxTxHxWxS: np.ndarray):
+  """The model's float inputs from stored clip arrays, as training gives them (a published
+  baseline: the centre frame alone)."""
+  from mexp import input_pipeline as pipeline
+  from mexp import models
+  if models.reads_centre_frame(config.model):
+    raw_NxTxHxWxC, saliency_NxTxHxWxS = map(pipeline.centre_frame,
+                                            (raw_NxTxHxWxC, saliency_NxTxHxWxS))
+  return pipeline.to_float(raw_NxTxHxWxC, saliency_NxTxHxWxS)
 
 
 def _finite(predictor: Predictor, probs: np.ndarray) -> np.ndarray:
@@ -126,7 +138,7 @@ def classify_face(predictor: Predictor, frames_NxHxWx3: np.ndarray, numbers_N: n
                                 offset=int(numbers[-1]), spec=predictor.spec, detect_face=True)
   except face.NoFaceError as e:
     raise PredictError(f"{e} at frame {numbers[0]}") from None
-  raw, sal = pipeline.to_float(out.raw_TxHxWxC[None], out.saliency_TxHxWxS[None])
+  raw, sal = model_inputs(predictor.config, out.raw_TxHxWxC[None], out.saliency_TxHxWxS[None])
   return _finite(predictor, predictor.forward(predictor.params, raw, sal))[0], int(numbers[0])
 
 

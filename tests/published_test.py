@@ -120,16 +120,20 @@ def test_a_batch_larger_than_the_training_set_is_the_whole_set(tmp_path):
   assert [h["step"] for h in history] == [1, 2, 3]  # one step of all 8 clips per epoch
 
 
-@pytest.mark.parametrize("cls", [published.STSTNet, published.OffApexNet])
-def test_the_baselines_see_the_same_on_clips_cut_to_their_apex(cls):
+def test_the_baselines_see_their_apex_frame_alone_in_training_and_in_predict():
+  from mexp import predictor
   clips = _clips()
+  other = clips.saliency_NxTxHxWxS.copy()
+  other[:, [0, 1, 3]] *= 7  # the frames around the apex differ; the apex frame is the same
   cut = clips.centre_frame()
   assert cut.saliency_NxTxHxWxS.shape[1] == 1 and (cut.apex_index_N == 0).all()
-  full = [jnp.asarray(x, jnp.float32) for x in (clips.raw_NxTxHxWxC, clips.saliency_NxTxHxWxS)]
-  apex = [jnp.asarray(x, jnp.float32) for x in (cut.raw_NxTxHxWxC, cut.saliency_NxTxHxWxS)]
-  variables = _variables(cls)
-  np.testing.assert_array_equal(cls(3).apply(variables, *full, train=False),
-                                cls(3).apply(variables, *apex, train=False))
+  trained = pipeline.to_float(cut.raw_NxTxHxWxC, cut.saliency_NxTxHxWxS)[1]
+  np.testing.assert_allclose(jnp.std(trained, axis=(0, 2, 3))[0], 1.0, rtol=1e-2)  # its own scale
+  for sal in (clips.saliency_NxTxHxWxS, other):  # predict's path, from the whole clip
+    _, given = predictor.model_inputs(CONFIG, clips.raw_NxTxHxWxC, sal)
+    np.testing.assert_array_equal(given, trained)
+  two_stream = config_lib.Config()
+  assert predictor.model_inputs(two_stream, clips.raw_NxTxHxWxC, other)[1].shape[1] == 4
 
 
 def test_the_baselines_need_apex_centred_flow():
