@@ -19,8 +19,9 @@ def _variables(cls, classes=3):
 
 def test_ststnet_has_its_published_size():
   # Three 3x3 convolutions on 3 channels: 3*3*3*(3+5+8) weights + 16 biases = 448; BatchNorm's
-  # scale and bias 2*16 = 32; 28 -> 10 (max-pool 3, stride 3) -> 5 (average pool 2): 5*5*16 =
-  # 400 features, a dense layer to 3 classes 400*3 + 3 = 1203. About 1.7 k, as published.
+  # scale and bias 2*16 = 32; 28 -> 30 (padding 2) -> 10 (max-pool 3, stride 3, padding 1) -> 5
+  # (average pool 2): 5*5*16 = 400 features, a dense layer to 3 classes 400*3 + 3 = 1203. About
+  # 1.7 k, as published.
   variables = _variables(published.STSTNet)
   assert models.parameter_count(variables["params"]) == 448 + 32 + 1203 == 1683
   assert models.parameter_count(variables["batch_stats"]) == 32  # running mean and variance
