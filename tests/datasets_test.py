@@ -121,6 +121,15 @@ def test_a_moved_folder_is_reused_and_another_is_refused(casme2_dir, tmp_path):
     _build(moved, data_dir)
 
 
+def test_a_build_leaves_nothing_in_the_temporary_folder(casme2_dir, tmp_path, monkeypatch):
+  import tempfile
+  scratch = tmp_path / "tmp"
+  scratch.mkdir()
+  monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+  build_lib.build("casme2", manual_dir=casme2_dir, data_dir=tmp_path / "tfds", config=TINY)
+  assert list(scratch.iterdir()) == []  # TFDS alone leaves an empty tmp...tfds folder per builder
+
+
 def test_failed_build_leaves_no_dataset(casme2_dir, tmp_path):
   bad = casme2_dir / "Cropped" / "sub16" / "EP01_08" / "reg_img9.jpg"
   bad.write_bytes(bad.read_bytes()[:50])

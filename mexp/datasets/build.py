@@ -10,6 +10,7 @@ import logging
 import os
 import shutil
 import sys
+import tempfile
 import zlib
 from pathlib import Path
 
@@ -64,11 +65,11 @@ def build(name: str, *, manual_dir: str | os.PathLike, data_dir: str | os.PathLi
     raise builder_lib.BuildError(f"{e.filename or manual_dir}: cannot read the manual folder "
                                  f"({e.strerror or e})") from None
   kwargs = {"config": config} if config else {}
-  dataset = tfds.builder(name, data_dir=data_dir, file_format="array_record",
-                         skip_invalid=skip_invalid, **kwargs)
+  dataset = _builder(name, data_dir=data_dir, file_format="array_record",
+                     skip_invalid=skip_invalid, **kwargs)
   with _locked(dataset):  # one build of a dataset at a time; a second one then reuses it
-    dataset = tfds.builder(name, data_dir=data_dir, file_format="array_record",
-                           skip_invalid=skip_invalid, **kwargs)  # what is on disk now
+    dataset = _builder(name, data_dir=data_dir, file_format="array_record",
+                       skip_invalid=skip_invalid, **kwargs)  # what is on disk now
     report_path = Path(dataset.data_dir) / REPORT
     why = "built"
     if dataset.is_prepared() and not overwrite:
@@ -113,6 +114,18 @@ def build(name: str, *, manual_dir: str | os.PathLike, data_dir: str | os.PathLi
         {"manual_dir": str(manual_dir), "source": fingerprint, "summary": summary,
          "skipped": dataset.skipped, "samples": dataset.written}, indent=1))
     return dataset, f"{why} {dataset.data_dir}\n{summary}"
+
+
+def _builder(name: str, **kwargs) -> tfds.core.DatasetBuilder:
+  """tfds.builder, minus the empty temporary folder TFDS leaves behind each time it constructs
+  a builder of a dataset not yet built (DatasetInfo.initialize_from_bucket, GCS off or not)."""
+  scratch = tempfile.mkdtemp(prefix="mexp-tfds-")
+  default, tempfile.tempdir = tempfile.tempdir, scratch
+  try:
+    return tfds.builder(name, **kwargs)
+  finally:
+    tempfile.tempdir = default
+    shutil.rmtree(scratch, ignore_errors=True)
 
 
 @contextlib.contextmanager
