@@ -128,6 +128,7 @@ def cross_validate(config: config_lib.Config, clips: pipeline.Clips, *,
     fold_dir.mkdir(parents=True, exist_ok=True)
     done = fold_dir / "predictions.json"
     if not distributed.agree(writer and done.exists()):
+      fold_start = time.time()
       try:
         state, _ = train.fit(config, inputs, fold.train, fold.val, fold_dir, number, mesh, steps,
                              progress=progress)
@@ -140,7 +141,9 @@ def cross_validate(config: config_lib.Config, clips: pipeline.Clips, *,
         report.write_json(done, {"clip": clips.clip_N[fold.test].tolist(),
                            "subject": clips.subject_N[fold.test].tolist(),
                            "label": clips.label_N[fold.test].tolist(),
-                           "probabilities": probs.tolist()})
+                           "probabilities": probs.tolist(),
+                           # training + test prediction, as timed by the run that finished it
+                           "seconds": round(time.time() - fold_start, 1)})
     if writer:
       histories[fold.name] = [json.loads(line) for line in
                               (fold_dir / "metrics.jsonl").read_text().splitlines()]
@@ -162,7 +165,11 @@ def cross_validate(config: config_lib.Config, clips: pipeline.Clips, *,
   results["final_model"] = ("final/checkpoints (all subjects)"
                             if config.final_model and config.data.score_on == "test" else None)
   results["floor"] = floor(config, clips, folds, rows)
-  results["seconds_this_run"] = round(time.time() - start, 1)
+  results["seconds_this_run"] = round(time.time() - start, 1)  # a rerun of a finished run: ~0
+  # The folds' own times, which a rerun leaves alone (None where a fold predates them).
+  fold_seconds = [row.get("seconds") for row in rows]
+  results["seconds_folds"] = (None if None in fold_seconds
+                              else round(float(sum(fold_seconds)), 1))
   if jax.process_count() > 1:
     results["processes"] = jax.process_count()
   report.write_json(workdir / "results.json", results)

@@ -60,6 +60,13 @@ def _predictions(runs: dict[int, dict], name: str, reference: list) -> list[np.n
   return out
 
 
+def _mean_seconds(runs) -> float:
+  """The seeds' mean time to train and test every fold (NaN when a run did not record it: a
+  rerun's own wall time would read ~0 for a finished run)."""
+  seconds = [r.get("seconds_folds") for r in runs]
+  return float("nan") if None in seconds else float(np.mean(seconds))
+
+
 def rows(entries: list[Entry], floor: Entry, seeds) -> tuple[list[dict], dict]:
   """The leaderboard's rows (the floor first) and what they share (protocol, task, clips).
 
@@ -84,7 +91,7 @@ def rows(entries: list[Entry], floor: Entry, seeds) -> tuple[list[dict], dict]:
     row = {"name": entry.name, "input": entry.input, "seeds": list(seeds),
            "parameters": runs[seeds[0]].get("model", {}).get("parameters"),
            "gflops": runs[seeds[0]].get("model", {}).get("forward_gflops_per_clip"),
-           "seconds": float(np.mean([r.get("seconds_this_run", np.nan) for r in runs.values()]))}
+           "seconds": _mean_seconds(runs.values())}
     per_seed = floor_scores if entry is floor else scores(preds)
     interval = metrics.seeds_bootstrap(true_N, preds, subject_N, k)
     for name in ("uf1", "uar"):
@@ -138,8 +145,8 @@ def _explanation(shared: dict) -> str:
           f"{shared['scheme']}, task {shared['task']}, seeds {seeds}. Cells: mean ± sd over "
           "seeds [95% interval of the seeds' mean from resampling the test subjects 1,000 "
           "times]; minus the floor: the same, paired (the same test clips and subject draws for "
-          "both). Time: mean wall time of the run that finished each seed (a resumed run counts "
-          "only its own part). The floor's "
+          "both). Time: the seeds' mean time to train and test every fold, each fold as timed "
+          "by the run that finished it (blank where a run did not time its folds). The floor's "
           f"protocol: {shared['protocol']}")
 
 

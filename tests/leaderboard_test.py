@@ -22,7 +22,8 @@ def _write_runs(workdir: Path, predicted_by_seed: dict[int, list[int]], paramete
     folder = workdir / f"seed_{seed}"
     folder.mkdir(parents=True)
     results = {"protocol": "LOSO CV (4 folds, 4 subjects, 12 clips), tiny", "scheme": "LOSO CV",
-               "task": "seed6", "classes": ["a", "b", "c"], "seconds_this_run": 10.0 + seed,
+               "task": "seed6", "classes": ["a", "b", "c"], "seconds_this_run": 0.2,
+               "seconds_folds": 10.0 + seed,  # a rerun of a finished run: its folds' own times
                "predictions": {"subject": SUBJECTS, "clip": CLIPS, "label": LABELS,
                                "predicted": predicted}}
     if parameters:
@@ -54,6 +55,10 @@ def test_rows_recompute_every_cell_from_the_stored_predictions(tmp_path):
       baseline_SxN=[np.array(floor_pred)] * 2)["uf1"]
   assert rows[0]["uf1"]["sd"] == 0.0 and "uf1_minus_floor" not in rows[0]
   assert rows[1]["parameters"] == 1234 and rows[1]["seconds"] == 10.5
+  older = json.loads((tmp_path / "model" / "seed_1" / "results.json").read_text())
+  del older["seconds_folds"]  # a run from before fold timing: no time, rather than its rerun's
+  (tmp_path / "model" / "seed_1" / "results.json").write_text(json.dumps(older))
+  assert np.isnan(leaderboard.rows([model], floor, (0, 1))[0][1]["seconds"])
 
   text = leaderboard.markdown(rows, shared)
   line = next(l for l in text.splitlines() if l.startswith("| model | clips |"))
@@ -126,4 +131,7 @@ def test_the_leaderboard_experiment_end_to_end(tiny_casme2, tmp_path, monkeypatc
   assert "| floor: linear probe |" in text and "| STSTNet (as published) |" in text
   page_check.check(tmp_path / "lb" / "leaderboard.html", "Leaderboard")  # Chromium if present
   page_check.check(tmp_path / "lb" / "ststnet" / "seed_0" / "report.html", "Run report")
+  timed = json.loads((tmp_path / "lb" / "ststnet" / "seed_0" / "results.json").read_text())
   assert experiment.main(argv) == 0  # a rerun resumes: nothing is trained again
+  again = json.loads((tmp_path / "lb" / "ststnet" / "seed_0" / "results.json").read_text())
+  assert again["seconds_folds"] == timed["seconds_folds"] > again["seconds_this_run"]
