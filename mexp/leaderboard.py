@@ -112,14 +112,14 @@ def _cell(m: dict | None) -> str:
   if m is None:
     return ""
   low, high = m["interval_95"]
-  return f"{m['mean']:.3f} ± {m['sd']:.3f} [{low:.3f}, {high:.3f}]"
+  return f"{metrics.plus_minus(m)} [{low:.3f}, {high:.3f}]"
 
 
 def _diff(m: dict | None) -> str:
   if m is None:
     return "(the floor)"
   low, high = m["interval_95"]
-  return f"{m['mean']:+.3f} ± {m['sd']:.3f} [{low:+.3f}, {high:+.3f}]"
+  return f"{metrics.plus_minus(m, signed=True)} [{low:+.3f}, {high:+.3f}]"
 
 
 def _cells(row: dict) -> dict[str, str]:
@@ -141,10 +141,11 @@ KEYS = ("name", "input", "parameters", "gflops", "seconds", "uf1", "uar", "uf1_m
 
 def _explanation(shared: dict) -> str:
   seeds = ", ".join(map(str, shared["seeds"]))
+  cells = ("mean ± sd over seeds [95% interval of the seeds' mean" if len(shared["seeds"]) > 1
+           else "one seed's score, no sd [95% interval")
   return (f"Every row: the same {shared['subjects']} subjects' {shared['clips']} test clips, "
-          f"{shared['scheme']}, task {shared['task']}, seeds {seeds}. Cells: mean ± sd over "
-          "seeds [95% interval of the seeds' mean from resampling the test subjects 1,000 "
-          "times]; minus the floor: the same, paired (the same test clips and subject draws for "
+          f"{shared['scheme']}, task {shared['task']}, seeds {seeds}. Cells: {cells} from "
+          "resampling the test subjects 1,000 times]; minus the floor: the same, paired (the same test clips and subject draws for "
           "both). Time: the seeds' mean time to train and test every fold, each fold as timed "
           "by the run that finished it (blank where a run did not time its folds). The floor's "
           f"protocol: {shared['protocol']}")

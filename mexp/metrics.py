@@ -144,10 +144,17 @@ def paired_bootstrap(true_N, pred_a_N, pred_b_N, subject_N, num_classes: int, *,
   return out
 
 
-def mean_sd(values) -> dict[str, float]:
-  """{'mean', 'sd'} of values over seeds; the sample sd (ddof 1), 0 for a single value."""
+def mean_sd(values) -> dict[str, float | None]:
+  """{'mean', 'sd'} of values over seeds; the sample sd (ddof 1), None for a single value (one
+  seed says nothing of the spread over seeds)."""
   return {"mean": float(np.mean(values)),
-          "sd": float(np.std(values, ddof=1)) if len(values) > 1 else 0.0}
+          "sd": float(np.std(values, ddof=1)) if len(values) > 1 else None}
+
+
+def plus_minus(m: dict, signed: bool = False, sep: str = "±") -> str:
+  """'mean ± sd' of a mean_sd dict, or the mean alone when there is no sd (one seed)."""
+  mean = f"{m['mean']:+.3f}" if signed else f"{m['mean']:.3f}"
+  return mean if m["sd"] is None else f"{mean} {sep} {m['sd']:.3f}"
 
 
 def seeds_bootstrap(true_N, pred_SxN, subject_N, num_classes: int, *, baseline_SxN=None,

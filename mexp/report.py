@@ -177,8 +177,8 @@ def seeds_table(summary: dict) -> str:
     interval = (f" [{m['interval_95'][name][0]:.3f}, {m['interval_95'][name][1]:.3f}]"
                 if "interval_95" in m else "")
     floor = f"   floor {fl['metrics'][name]:.3f}" if fl else ""
-    minus = (f"   minus the floor {d[name]['mean']:+.3f} +- {d[name]['sd']:.3f}" if d else "")
-    lines.append(f"{name.upper():<4} {m[name]['mean']:.3f} +- {m[name]['sd']:.3f}{interval}"
+    minus = (f"   minus the floor {metrics.plus_minus(d[name], True, '+-')}" if d else "")
+    lines.append(f"{name.upper():<4} {metrics.plus_minus(m[name], sep='+-')}{interval}"
                  f"{floor}{minus}  [{summary['scheme']}, {summary['task']}, "
                  f"{len(summary['seeds'])} seeds]")
   if "interval_95" in m:

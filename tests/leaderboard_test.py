@@ -129,6 +129,7 @@ def test_the_leaderboard_experiment_end_to_end(tiny_casme2, tmp_path, monkeypatc
   assert experiment.main(argv) == 0
   text = (tmp_path / "lb" / "leaderboard.md").read_text()
   assert "| floor: linear probe |" in text and "| STSTNet (as published) |" in text
+  assert "±" not in text and "one seed's score, no sd" in text  # one seed: no spread to show
   page_check.check(tmp_path / "lb" / "leaderboard.html", "Leaderboard")  # Chromium if present
   page_check.check(tmp_path / "lb" / "ststnet" / "seed_0" / "report.html", "Run report")
   timed = json.loads((tmp_path / "lb" / "ststnet" / "seed_0" / "results.json").read_text())

@@ -146,3 +146,10 @@ def test_seeds_bootstrap_is_the_mean_over_seeds_of_each_resample():
   one = metrics.seeds_bootstrap(true, preds[:1], subjects, 3, resamples=200, seed=1)
   assert one["uf1"] == metrics.subject_bootstrap(true, preds[0], subjects, 3, resamples=200,
                                                  seed=1)["uf1"]
+
+
+def test_mean_sd_gives_no_sd_for_one_seed():
+  assert metrics.mean_sd([0.5, 0.7]) == {"mean": 0.6, "sd": np.std([0.5, 0.7], ddof=1)}
+  assert metrics.mean_sd([0.5]) == {"mean": 0.5, "sd": None}
+  assert metrics.plus_minus({"mean": 0.5, "sd": None}) == "0.500"
+  assert metrics.plus_minus({"mean": -0.05, "sd": 0.01}, signed=True) == "-0.050 ± 0.010"
