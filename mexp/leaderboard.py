@@ -145,8 +145,8 @@ def _explanation(shared: dict) -> str:
            else "one seed's score, no sd [95% interval")
   return (f"Every row: the same {shared['subjects']} subjects' {shared['clips']} test clips, "
           f"{shared['scheme']}, task {shared['task']}, seeds {seeds}. Cells: {cells} from "
-          "resampling the test subjects 1,000 times]; minus the floor: the same, paired (the same test clips and subject draws for "
-          "both). Time: the seeds' mean time to train and test every fold, each fold as timed "
+          "resampling the test subjects 1,000 times]; minus the floor: the same, paired (the "
+          "same test clips and subject draws for both). Time: the seeds' mean time to train and test every fold, each fold as timed "
           "by the run that finished it (blank where a run did not time its folds). The floor's "
           f"protocol: {shared['protocol']}")
 
@@ -172,5 +172,5 @@ def page(table_rows: list[dict], shared: dict) -> str:
                                                  kind=html.escape(k)) for n, v, k in ANCHORS)
   header = "".join(pages.template("header.html").substitute(text=html.escape(h)).strip()
                    for h in HEADER)
-  return pages.template("leaderboard.html").substitute(
-      explanation=html.escape(_explanation(shared)), rows=body, anchors=anchors, header=header)
+  return pages.page(
+      "leaderboard.html", explanation=html.escape(_explanation(shared)), rows=body, anchors=anchors, header=header)

@@ -27,6 +27,11 @@ def template(name: str) -> string.Template:
   return string.Template(resources.files("mexp").joinpath("templates", name).read_text())
 
 
+def page(name: str, **fields) -> str:
+  """A page template filled in, with the pages' shared style sheet (style.html) as $style."""
+  return template(name).substitute(style=template("style.html").template, **fields)
+
+
 def _figure(path: Path, alt: str, caption: str) -> str:
   data = base64.b64encode(path.read_bytes()).decode("ascii")
   return template("figure.html").substitute(data=data, alt=html.escape(alt),
@@ -59,9 +64,9 @@ def _mistakes(rows: list[dict], clips: pipeline.Clips, classes, folder: Path) ->
   for s, c, t, pred, p in wrong[:MAX_MISTAKES]:
     i = index[(s, c)]
     raw, sal = clips.raw_NxTxHxWxC[i], clips.saliency_NxTxHxWxS[i]
-    apex = int(clips.apex_index_N[i]) if clips.apex_index_N is not None else raw.shape[0] // 2
     path = folder / f"mistake{len(out)}.png"
-    plots.clip_thumbnail(path, raw, sal, min(apex, raw.shape[0] - 1), f"{s}/{c}")
+    plots.clip_thumbnail(path, raw, sal, min(int(clips.apex_index_N[i]), raw.shape[0] - 1),
+                         f"{s}/{c}")
     probs = ", ".join(f"{k} {q:.2f}" for k, q in zip(classes, p))
     out.append(_figure(path, f"{s}/{c}", f"{s}/{c}: true {classes[t]}, predicted "
                        f"{classes[pred]} ({probs})"))
@@ -96,8 +101,8 @@ def recognition(results: dict, rows: list[dict], clips: pipeline.Clips, workdir:
     mistakes = _mistakes(rows, clips, classes, folder)
   wrong = sum(t != pred for _, _, t, pred, _ in report.per_clip(rows))
   fl = results.get("floor")
-  page = template("report.html").substitute(
-      protocol=html.escape(results["protocol"]),
+  text = page(
+      "report.html", protocol=html.escape(results["protocol"]),
       floor_protocol=html.escape(fl["protocol"] if fl else "n/a (the linear probe needs flow)"),
       metrics=_metric_rows(results), figures="\n".join(figures),
       curves="\n".join(curves) or html.escape("none: the floor alone trains no network"),
@@ -106,7 +111,7 @@ def recognition(results: dict, rows: list[dict], clips: pipeline.Clips, workdir:
                                    else "")),
       mistakes="\n".join(mistakes))
   out = workdir / "report.html"
-  files.write_text_atomic(out, page)
+  files.write_text_atomic(out, text)
   return out
 
 
@@ -162,10 +167,10 @@ def spotting(results: dict, out_dir: Path) -> Path:
       name = f"{video['subject']}/{video['video']}" if video.get("subject") else video["video"]
       plots.timeline(path, _seconds(video), video["energy"], video["fps"], truth, spotted, name)
       timelines.append(_figure(path, name, f"{name} ({video['file']}, {video['fps']:g} fps)"))
-  page = template("spotting.html").substitute(
-      protocol=html.escape(results["protocol"]), scores=scores,
+  text = page(
+      "spotting.html", protocol=html.escape(results["protocol"]), scores=scores,
       recognition=html.escape(recognition), timelines="\n".join(timelines))
   out = Path(out_dir) / "report.html"
   out.parent.mkdir(parents=True, exist_ok=True)
-  files.write_text_atomic(out, page)
+  files.write_text_atomic(out, text)
   return out

@@ -118,8 +118,6 @@ def timeline(path: Path, seconds_N, energy_N, fps: float, truth, spotted, title:
                               (0, spotted, ("#2e8b57", "#d62728"))):
     for onset, offset, kind, emotion, matched in items:
       colour = colours[0] if matched else colours[1]
-      if row == 1 and matched:
-        colour = "#999999"
       lanes.broken_barh([(onset, max(offset - onset, 1 / fps))], (row + 0.1, 0.8),
                         color=colour, alpha=0.9 if kind == "micro" else 0.5)
       if emotion:
